@@ -1,0 +1,161 @@
+"""Opening the database: SQLite (embedded default) or PostgreSQL.
+
+SQLite gets WAL, a busy timeout and foreign keys; write transactions start
+with ``BEGIN IMMEDIATE`` so a writer never works from a stale snapshot.
+``Store`` bundles the engine, the vault and the schema check; the outermost
+caller opens one transaction with ``store.write()`` and passes the session
+down (functions that change state never commit themselves).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from engine import config as config_mod
+from engine.crypto import Vault, read_keys
+from engine.errors import Busy, Conflict, EncryptionKeyError, SchemaError
+
+SCHEMA_REVISION = "0001"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = "IMMEDIATE" if conn.get_execution_options().get("vcase_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def translate(exc: Exception) -> Exception:
+    """Turn a driver error into the engine error a person can act on."""
+    message = str(getattr(exc, "orig", exc)).lower()
+    if isinstance(exc, OperationalError) and ("locked" in message or "busy" in message):
+        return Busy("the database is busy with another vcase command; try again in a moment")
+    if isinstance(exc, OperationalError) and ("could not serialize" in message or "deadlock" in message):
+        return Conflict("another change to the same record was made at the same time; nothing was written, try again")
+    if isinstance(exc, OperationalError) and "no such table" in message:
+        return SchemaError("the database has no vcase schema; run `vcase init` first")
+    if isinstance(exc, IntegrityError):
+        return Conflict(f"the change conflicts with data already stored ({_first_line(message)}); nothing was written")
+    return exc
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0][:200] if message.strip() else "integrity error"
+
+
+class Store:
+    """The database and the key, checked once when opened."""
+
+    def __init__(self, url: str, keys: list[str] | None, engine: Engine | None = None):
+        self.url = url
+        self.engine = engine or make_engine(url)
+        self._keys = keys
+        self._vault: Vault | None = None
+
+    @classmethod
+    def from_config(cls, cfg: "config_mod.Config | None" = None) -> "Store":
+        cfg = cfg or config_mod.load()
+        return cls(cfg.database_url, read_keys(cfg.key, cfg.key_file))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            if not self._keys:
+                raise EncryptionKeyError(
+                    "no encryption key: set VCASE_KEY or VCASE_KEY_FILE to the agency's key (vcase init creates one)"
+                )
+            self._vault = Vault(self._keys)
+        return self._vault
+
+    def schema_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            return None
+
+    def check_ready(self) -> None:
+        """Refuse to work on a missing or out-of-date schema, or with the wrong key."""
+        revision = self.schema_revision()
+        if revision is None:
+            raise SchemaError("the database has no vcase schema; run `vcase init` first")
+        if revision != SCHEMA_REVISION:
+            raise SchemaError(
+                f"the database schema is at revision {revision}, this vcase needs {SCHEMA_REVISION}; run `vcase init` to upgrade"
+            )
+        with self.engine.connect() as conn:
+            stored = conn.execute(text("SELECT value FROM meta WHERE key = 'key_check'")).scalar()
+        if stored is None:
+            raise SchemaError("the database was not initialised completely; run `vcase init`")
+        self.vault.verify_check_value(stored)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: commits on success, rolls back on any error."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(vcase_write=True)
+            session = Session(bind=conn, expire_on_commit=False, autoflush=True)
+            try:
+                with conn.begin():
+                    yield session
+                    session.flush()
+            except Exception as exc:
+                session.close()
+                translated = translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (rolled back at the end)."""
+        with self.engine.connect() as conn:
+            session = Session(bind=conn, expire_on_commit=False)
+            try:
+                with conn.begin() as tx:
+                    yield session
+                    tx.rollback()
+            except Exception as exc:
+                translated = translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+            finally:
+                session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

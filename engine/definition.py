@@ -1,0 +1,354 @@
+"""The vocabulary workflow definitions are written in, and the load-time checks.
+
+A definition in ``workflows/`` is data: states, steps (source, event, target,
+who may send it, guards, what it records, the notices it emits), timers
+attached to states, and who may pause, resume or withdraw. Guards and
+``record`` functions are pure: they get ``Facts`` and return a reason (or
+``None``) or a dict of facts to store. Nothing here does I/O.
+
+``check()`` enforces the rules every definition obeys; a definition that breaks
+one fails loudly at load with ``DefinitionError`` naming the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from engine.errors import DefinitionError
+
+PAUSED = "paused"
+WITHDRAWN = "withdrawn"
+PAUSE, RESUME, WITHDRAW, START = "pause", "resume", "withdraw", "start"
+GENERIC_EVENTS = (PAUSE, RESUME, WITHDRAW)
+STAFF_ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin")
+SYSTEM_ROLE = "system"
+SIDES = ("victim", "offender")
+
+
+@dataclass(frozen=True)
+class Allow:
+    """Who may send an event: one of ``roles``, acting for a party on ``side``
+    (``None``: acting in their own capacity as staff)."""
+
+    roles: frozenset[str]
+    side: Optional[str] = None
+
+    def admits(self, role: str, side: Optional[str]) -> bool:
+        return role in self.roles and side == self.side
+
+    def describe(self) -> str:
+        who = "/".join(sorted(self.roles))
+        return f"{who} for the {self.side} side" if self.side else who
+
+
+def allow(*roles: str, side: Optional[str] = None) -> Allow:
+    return Allow(frozenset(roles), side)
+
+
+SYSTEM = allow(SYSTEM_ROLE)
+
+
+@dataclass(frozen=True)
+class Param:
+    """An argument an event takes. ``kind``: text, choice, when, staff, flag."""
+
+    name: str
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    role: Optional[str] = None
+    required: bool = True
+    help: str = ""
+
+
+def text(name: str, *, required: bool = True, help: str = "") -> Param:
+    return Param(name, "text", required=required, help=help)
+
+
+def choice(name: str, *options: str, required: bool = True, help: str = "") -> Param:
+    return Param(name, "choice", choices=options, required=required, help=help)
+
+
+def when(name: str, *, required: bool = True, help: str = "") -> Param:
+    return Param(name, "when", required=required, help=help)
+
+
+def staff(name: str, *, role: str, help: str = "") -> Param:
+    return Param(name, "staff", role=role, help=help)
+
+
+def flag(name: str, *, help: str = "") -> Param:
+    return Param(name, "flag", required=False, help=help)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a notice goes to, resolved by the engine: the victim-side party who
+    started the process, the person under supervision, the case's officer, or
+    the staff member whose login a process fact holds."""
+
+    kind: str  # initiator | offender | officer | staff_fact
+    fact: Optional[str] = None
+
+    @property
+    def audience(self) -> str:
+        return {"initiator": "victim", "offender": "offender"}.get(self.kind, "staff")
+
+
+VICTIM = Recipient("initiator")
+OFFENDER = Recipient("offender")
+OFFICER = Recipient("officer")
+
+
+def assigned(fact: str) -> Recipient:
+    return Recipient("staff_fact", fact)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A notice emitted by a step: template ``<process>/<audience>/<template>``."""
+
+    template: str
+    to: Recipient
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a guard or record function may look at."""
+
+    state: str
+    data: Mapping[str, Any]
+    params: Mapping[str, Any]
+    case: Mapping[str, Any]
+    actor_role: str
+    actor_side: Optional[str]
+    settings: Mapping[str, str]
+    now: datetime
+
+
+Guard = Callable[[Facts], Optional[str]]
+Record = Callable[[Facts], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Step:
+    source: str | tuple[str, ...]
+    event: str
+    target: str
+    by: tuple[Allow, ...]
+    guards: tuple[Guard, ...] = ()
+    params: tuple[Param, ...] = ()
+    record: Optional[Record] = None
+    notify: tuple[Notify, ...] = ()
+    help: str = ""
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,) if isinstance(self.source, str) else tuple(self.source)
+
+
+def name_of(state) -> str:
+    """States may be given as members of the workflow's str Enum or as strings."""
+    return state.value if isinstance(state, Enum) else str(state)
+
+
+def step(source, event, target, *, by, guards=(), params=(), record=None, notify=(), help="") -> Step:
+    """A transition. ``target == source`` is an internal step: timers keep running."""
+    by = (by,) if isinstance(by, Allow) else tuple(by)
+    sources = tuple(name_of(s) for s in source) if isinstance(source, (tuple, list, set, frozenset)) else name_of(source)
+    return Step(sources, event, name_of(target), by, tuple(guards), tuple(params), record, tuple(notify), help)
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    """A timed step armed when ``state`` is entered and cancelled when it is left.
+
+    Due ``after`` the entry (wall-clock days in the case's time zone), or
+    ``before`` the datetime stored in the process fact ``fact``. A setting of
+    the same name (in days) overrides the default.
+    """
+
+    name: str
+    state: str
+    event: str
+    after: Optional[timedelta] = None
+    before: Optional[timedelta] = None
+    fact: Optional[str] = None
+    setting: Optional[str] = None
+
+
+def after(state: str, delta: timedelta, event: str, *, name: str, setting: Optional[str] = None) -> TimerSpec:
+    return TimerSpec(name, name_of(state), event, after=delta, setting=setting)
+
+
+def before(fact: str, delta: timedelta, event: str, *, state: str, name: str, setting: Optional[str] = None) -> TimerSpec:
+    return TimerSpec(name, name_of(state), event, before=delta, fact=fact, setting=setting)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    version: int
+    title: str
+    states: type[Enum]
+    initial: str
+    finals: frozenset[str]
+    steps: tuple[Step, ...]
+    start_by: tuple[Allow, ...]
+    readers: frozenset[str]
+    victim_initiated: bool = False
+    start_params: tuple[Param, ...] = ()
+    start_guards: tuple[Guard, ...] = ()
+    start_record: Optional[Record] = None
+    start_notify: tuple[Notify, ...] = ()
+    timers: tuple[TimerSpec, ...] = ()
+    pause_by: tuple[Allow, ...] = ()
+    resume_by: tuple[Allow, ...] = ()
+    withdraw_by: tuple[Allow, ...] = ()
+    pause_notify: tuple[Notify, ...] = ()
+    resume_notify: tuple[Notify, ...] = ()
+    withdraw_notify: tuple[Notify, ...] = ()
+    settings: Mapping[str, str] = field(default_factory=dict)
+    appointment: Optional[str] = None  # the process fact notices show as ``appointment``
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(s.value for s in self.states)
+
+    @property
+    def pausable(self) -> bool:
+        return bool(self.pause_by)
+
+    @property
+    def withdrawable(self) -> bool:
+        return bool(self.withdraw_by)
+
+    def all_notices(self) -> Iterable[Notify]:
+        yield from self.start_notify
+        yield from self.pause_notify
+        yield from self.resume_notify
+        yield from self.withdraw_notify
+        for s in self.steps:
+            yield from s.notify
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(source, event, target) for every step, the generic ones included."""
+        out = [(src, s.event, s.target) for s in self.steps for src in s.sources]
+        live = [n for n in self.state_names if n not in self.finals and n != PAUSED]
+        if self.pausable:
+            out += [(n, PAUSE, PAUSED) for n in live] + [(PAUSED, RESUME, n) for n in live]
+        if self.withdrawable:
+            out += [(n, WITHDRAW, WITHDRAWN) for n in live + ([PAUSED] if self.pausable else [])]
+        return out
+
+    def fingerprint(self) -> str:
+        """A digest of the rules; a change without a version bump is detected."""
+
+        def names(fns) -> list[str]:
+            return [f"{f.__module__}.{f.__qualname__}" for f in fns]
+
+        shape = {
+            "states": self.state_names,
+            "initial": self.initial,
+            "finals": sorted(self.finals),
+            "edges": sorted(self.edges()),
+            "by": sorted((s.event, a.describe()) for s in self.steps for a in s.by),
+            "guards": sorted((s.event, g) for s in self.steps for g in names(s.guards)),
+            "timers": sorted((t.name, t.state, t.event, str(t.after), str(t.before), t.fact or "") for t in self.timers),
+            "generic": [sorted(a.describe() for a in x) for x in (self.start_by, self.pause_by, self.resume_by, self.withdraw_by)],
+        }
+        return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = None) -> None:
+    """Raise DefinitionError on the first load rule ``wf`` breaks."""
+
+    def fail(rule: str, detail: str) -> None:
+        raise DefinitionError(wf.name, rule, detail)
+
+    names = set(wf.state_names)
+    if wf.initial not in names:
+        fail("one initial state", f"initial state {wf.initial!r} is not one of the states")
+    if not wf.finals or not wf.finals <= names:
+        fail("final states exist", f"final states {sorted(wf.finals)} must be non-empty states of the workflow")
+    if wf.pausable != (PAUSED in names):
+        fail("paused is generic", "a pausable workflow has a 'paused' state, and only a pausable one")
+    if wf.withdrawable and WITHDRAWN not in wf.finals:
+        fail("withdrawn is final", "a withdrawable workflow has 'withdrawn' among its final states")
+    seen: set[tuple[str, str]] = set()
+    for s in wf.steps:
+        if s.event in GENERIC_EVENTS + (START,):
+            fail("generic events are the engine's", f"step event {s.event!r} is reserved")
+        if s.target not in names or not set(s.sources) <= names:
+            fail("steps use known states", f"step {s.event!r} uses a state that is not declared")
+        for src in s.sources:
+            if src in wf.finals:
+                fail("nothing leaves a final state", f"step {s.event!r} leaves final state {src!r}")
+            if src == PAUSED:
+                fail("paused takes only resume and withdraw", f"step {s.event!r} leaves 'paused'")
+            if (src, s.event) in seen:
+                fail("one step per state and event", f"two steps for {s.event!r} from {src!r}")
+            seen.add((src, s.event))
+        if not s.by:
+            fail("every step says who may send it", f"step {s.event!r} has no 'by'")
+    _check_graph(wf, fail)
+    _check_timers(wf, fail)
+    if wf.victim_initiated and any(a.side != "victim" for a in wf.start_by):
+        fail("only the victim side starts it", "a victim-initiated workflow's start_by may only admit the victim side")
+    if template_exists is not None:
+        for n in wf.all_notices():
+            if not template_exists(wf.name, f"{n.to.audience}/{n.template}"):
+                fail("every template exists", f"template {wf.name}/{n.to.audience}/{n.template} is missing")
+
+
+def _check_graph(wf: Workflow, fail) -> None:
+    edges = wf.edges()
+    out: dict[str, set[str]] = {}
+    for src, _event, dst in edges:
+        out.setdefault(src, set()).add(dst)
+    reached, todo = {wf.initial}, [wf.initial]
+    while todo:
+        for nxt in out.get(todo.pop(), ()):
+            if nxt not in reached:
+                reached.add(nxt)
+                todo.append(nxt)
+    unreachable = set(wf.state_names) - reached
+    if unreachable:
+        fail("every state reachable", f"no path from {wf.initial!r} to {sorted(unreachable)}")
+    for name in wf.state_names:
+        if name in wf.finals:
+            continue
+        seen, todo = {name}, [name]
+        while todo and not (seen & wf.finals):
+            for nxt in out.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        if not seen & wf.finals:
+            fail("a path to a final state", f"state {name!r} can never finish")
+    if wf.victim_initiated:
+        for name in wf.state_names:
+            if name not in wf.finals and WITHDRAWN not in out.get(name, set()):
+                fail("withdrawn reachable from every non-terminal state", f"state {name!r} cannot be withdrawn")
+
+
+def _check_timers(wf: Workflow, fail) -> None:
+    names = set(wf.state_names)
+    timer_names = [t.name for t in wf.timers]
+    if len(set(timer_names)) != len(timer_names):
+        fail("timer names are unique", f"duplicate timer names in {timer_names}")
+    for t in wf.timers:
+        if t.state not in names:
+            fail("every timer exists", f"timer {t.name!r} is attached to unknown state {t.state!r}")
+        if (t.after is None) == (t.before is None) or (t.before is not None and not t.fact):
+            fail("every timer exists", f"timer {t.name!r} needs exactly one of after=, or before= with a fact")
+        steps = [s for s in wf.steps if s.event == t.event and t.state in s.sources]
+        if not steps:
+            fail("every timer exists", f"timer {t.name!r} fires {t.event!r}, which has no step from {t.state!r}")
+        if not any(SYSTEM_ROLE in a.roles for a in steps[0].by):
+            fail("timers fire as the system", f"step {t.event!r} from {t.state!r} does not admit the system")

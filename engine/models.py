@@ -1,0 +1,301 @@
+"""The tables. Invariants the database can hold, it holds.
+
+Every row that records a moment stores aware UTC. Contact details and names of
+parties are stored encrypted (``*_enc`` columns, see ``engine.crypto``).
+The schema itself is created by the Alembic migrations in
+``engine/migrations``; a test proves the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin")
+PARTY_KINDS = ("victim", "survivor", "co_victim", "guardian", "next_of_kin", "supervised_person")
+VICTIM_SIDE_KINDS = ("victim", "survivor", "co_victim", "guardian", "next_of_kin")
+CHANNELS = ("email", "sms", "letter")
+LANGUAGES = ("en", "es")
+TIMER_STATUSES = ("pending", "frozen", "fired", "cancelled")
+NOTICE_STATUSES = ("queued", "held", "sending", "sent", "failed", "confirmed", "cancelled")
+AUDIENCES = ("victim", "offender", "staff")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _utc() -> Column:
+    return Column(DateTime(timezone=True), nullable=False)
+
+
+def _utc_nullable() -> Column:
+    return Column(DateTime(timezone=True), nullable=True)
+
+
+class Meta(SQLModel, table=True):
+    """Small key/value facts about this database (the key check value)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+
+
+class Setting(SQLModel, table=True):
+    """Agency policy overrides; defaults are declared by the workflows."""
+
+    __tablename__ = "setting"
+    key: str = Field(primary_key=True, max_length=128)
+    value: str
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="staff_role_known"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=32)
+    email: Optional[str] = Field(default=None, max_length=320)
+    active: bool = True
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "case_file"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_number: str = Field(max_length=64, unique=True)
+    supervised_person: str = Field(max_length=200)
+    officer_id: int = Field(foreign_key="staff.id")
+    time_zone: str = Field(max_length=64)
+    ipv: bool = False
+    misconduct_toward_victim: bool = False
+    supervision_ends_on: Optional[date] = None
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class ProtectiveOrder(SQLModel, table=True):
+    """A protective or no-contact order; active on days ``starts_on..ends_on``."""
+
+    __tablename__ = "protective_order"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="order_dates_ordered"),
+        CheckConstraint(_in("kind", ("protective", "no_contact")), name="order_kind_known"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    kind: str = Field(max_length=16)
+    starts_on: date
+    ends_on: Optional[date] = None
+
+
+class Party(SQLModel, table=True):
+    """A person on a case. ``side`` is derived from ``kind`` and checked by the
+    schema, so that processes can reference (id, side) with a foreign key."""
+
+    __tablename__ = "party"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PARTY_KINDS), name="party_kind_known"),
+        CheckConstraint(
+            f"(side = 'victim' AND {_in('kind', VICTIM_SIDE_KINDS)}) OR "
+            "(side = 'offender' AND kind = 'supervised_person')",
+            name="party_side_matches_kind",
+        ),
+        CheckConstraint(_in("language", LANGUAGES), name="party_language_known"),
+        CheckConstraint(
+            "kind NOT IN ('guardian', 'next_of_kin') OR represents_id IS NOT NULL",
+            name="representative_names_whom",
+        ),
+        UniqueConstraint("id", "side", name="party_id_side"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    kind: str = Field(max_length=24)
+    side: str = Field(max_length=8)
+    represents_id: Optional[int] = Field(default=None, foreign_key="party.id")
+    is_minor: bool = False
+    is_deceased: bool = False
+    name_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    email_enc: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary))
+    phone_enc: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary))
+    address_enc: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary))
+    channels: str = Field(default="", max_length=64)
+    language: str = Field(default="en", max_length=8)
+    time_zone: Optional[str] = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class WorkflowPin(SQLModel, table=True):
+    """The fingerprint of each definition version a process ever started on.
+
+    A definition edited without a version bump no longer matches, and the
+    engine refuses to run it rather than silently rewrite running processes.
+    """
+
+    __tablename__ = "workflow_pin"
+    workflow: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    fingerprint: str = Field(max_length=64)
+
+
+class Process(SQLModel, table=True):
+    __tablename__ = "process"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["initiator_party_id", "initiator_side"], ["party.id", "party.side"], name="process_initiator_party"
+        ),
+        CheckConstraint(
+            "NOT victim_initiated OR initiator_side = 'victim'", name="victim_process_started_by_victim_side"
+        ),
+        CheckConstraint(
+            "(state = 'paused') = (paused_from IS NOT NULL)", name="paused_remembers_where_from"
+        ),
+        CheckConstraint("version >= 1", name="process_version_positive"),
+        Index("process_case", "case_id", "workflow"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id")
+    workflow: str = Field(max_length=64)
+    workflow_version: int
+    state: str = Field(max_length=64)
+    paused_from: Optional[str] = Field(default=None, max_length=64)
+    version: int = 1
+    victim_initiated: bool
+    initiator_party_id: Optional[int] = None
+    initiator_side: Optional[str] = Field(default=None, max_length=8)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    terminal: bool = False
+    started_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class Timer(SQLModel, table=True):
+    """A durable timed step. This table is the truth; the scheduler only
+    asks it what is due."""
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        CheckConstraint(_in("status", TIMER_STATUSES), name="timer_status_known"),
+        CheckConstraint("(status = 'frozen') = (remaining_seconds IS NOT NULL)", name="frozen_keeps_remaining"),
+        CheckConstraint("status <> 'fired' OR fired_at IS NOT NULL", name="fired_has_time"),
+        Index("timer_due", "status", "due_at"),
+        Index(
+            "timer_one_live_per_name",
+            "process_id",
+            "name",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'frozen')"),
+            postgresql_where=text("status IN ('pending', 'frozen')"),
+        ),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    process_id: int = Field(foreign_key="process.id", index=True)
+    name: str = Field(max_length=64)
+    event: str = Field(max_length=64)
+    due_at: datetime = Field(sa_column=_utc())
+    status: str = Field(default="pending", max_length=16)
+    remaining_seconds: Optional[float] = None
+    created_at: datetime = Field(sa_column=_utc())
+    fired_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    note: Optional[str] = None
+
+
+class Notice(SQLModel, table=True):
+    """The outbox: a notice queued in the same transaction as its cause."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        CheckConstraint(_in("status", NOTICE_STATUSES), name="notice_status_known"),
+        CheckConstraint(_in("channel", CHANNELS), name="notice_channel_known"),
+        CheckConstraint(_in("audience", AUDIENCES), name="notice_audience_known"),
+        CheckConstraint(
+            "(recipient_party_id IS NULL) <> (recipient_staff_id IS NULL)", name="notice_has_one_recipient"
+        ),
+        CheckConstraint(
+            "status NOT IN ('failed', 'cancelled', 'held') OR status_reason IS NOT NULL",
+            name="notice_end_has_reason",
+        ),
+        Index("notice_due", "status", "not_before"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    process_id: Optional[int] = Field(default=None, foreign_key="process.id", index=True)
+    recipient_party_id: Optional[int] = Field(default=None, foreign_key="party.id")
+    recipient_staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
+    audience: str = Field(max_length=16)
+    template: str = Field(max_length=200)
+    language: str = Field(max_length=8)
+    channel: str = Field(max_length=16)
+    emergency: bool = False
+    survives_withdrawal: bool = False
+    status: str = Field(default="queued", max_length=16)
+    status_reason: Optional[str] = None
+    subject_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    body_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    not_before: datetime = Field(sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc())
+    attempts: int = 0
+    sent_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only and hash-chained per stream (one stream per case, plus
+    ``system``): each entry's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (UniqueConstraint("stream", "seq", name="audit_stream_seq"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    stream: str = Field(max_length=64)
+    seq: int
+    at: datetime = Field(sa_column=_utc())
+    actor_login: str = Field(max_length=64)
+    actor_role: str = Field(max_length=32)
+    on_behalf_of: Optional[int] = None
+    via: Optional[str] = Field(default=None, max_length=32)
+    case_id: Optional[int] = Field(default=None, index=True)
+    process_id: Optional[int] = Field(default=None, index=True)
+    action: str = Field(max_length=64)
+    from_state: Optional[str] = Field(default=None, max_length=64)
+    to_state: Optional[str] = Field(default=None, max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditStream(SQLModel, table=True):
+    """The head of each audit chain: guarded updates keep appends serial per
+    stream and make a truncated tail detectable."""
+
+    __tablename__ = "audit_stream"
+    stream: str = Field(primary_key=True, max_length=64)
+    seq: int
+    head_hash: str = Field(max_length=64)
+
+
+class Interest(SQLModel, table=True):
+    """A request for a process from someone who may not start it (the person
+    under supervision asking for a dialogue): kept on file, starts nothing,
+    and shown only to victim-services roles."""
+
+    __tablename__ = "interest"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    workflow: str = Field(max_length=64)
+    party_id: int = Field(foreign_key="party.id")
+    recorded_by: str = Field(max_length=64)
+    via: Optional[str] = Field(default=None, max_length=32)
+    recorded_at: datetime = Field(sa_column=_utc())

@@ -1,0 +1,80 @@
+"""Who is acting, and what each role may do outside the workflows.
+
+Every command runs as a staff member (``VCASE_USER`` or the login name). A
+mutating command may act *for* a party on the case (an advocate recording a
+victim's own request) and records how the request was made. Workflow events
+are permitted by their definitions; everything else is in ``COMMANDS`` below,
+the one table the role-matrix test is generated from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from engine.definition import SYSTEM_ROLE
+from engine.errors import InvalidInput, NotFound, NotPermitted
+from engine.models import Party, Staff
+
+VIA = ("phone", "in_person", "in_writing", "email", "video")
+ALL_STAFF = frozenset({"officer", "advocate", "victim_services", "facilitator", "parole_board", "admin"})
+VICTIM_STAFF = frozenset({"advocate", "victim_services", "admin"})
+
+COMMANDS: dict[str, frozenset[str]] = {
+    "staff.add": frozenset({"admin"}),
+    "staff.list": frozenset({"admin", "victim_services"}),
+    "case.open": frozenset({"officer", "admin"}),
+    "case.list": ALL_STAFF,
+    "case.show": ALL_STAFF,
+    "case.safety": frozenset({"officer", "advocate", "victim_services", "admin"}),
+    "party.add": frozenset({"officer", "advocate", "victim_services", "admin"}),
+    "party.show": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
+    "audit.verify": frozenset({"admin", "victim_services"}),
+    "settings.set": frozenset({"admin"}),
+    "workflow.read": ALL_STAFF,
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    login: str
+    role: str
+    staff_id: Optional[int] = None
+    party_id: Optional[int] = None
+    party_side: Optional[str] = None
+    party_case_id: Optional[int] = None
+    via: Optional[str] = None
+
+    def describe(self) -> str:
+        side = f" for the {self.party_side} side" if self.party_side else ""
+        return f"{self.role}{side}"
+
+
+SYSTEM = Actor(login="scheduler", role=SYSTEM_ROLE)
+
+
+def require(actor: Actor, command: str) -> None:
+    if actor.role not in COMMANDS[command]:
+        allowed = ", ".join(sorted(COMMANDS[command]))
+        raise NotPermitted(f"{actor.role} is not permitted to {command.replace('.', ' ')} (allowed: {allowed})")
+
+
+def resolve(session: Session, login: str, *, for_party: Optional[int] = None, via: Optional[str] = None) -> Actor:
+    """The acting staff member, optionally acting for a party; unknown users are refused."""
+    if not login:
+        raise NotPermitted("no user: set VCASE_USER to your vcase login")
+    staff = session.execute(select(Staff).where(Staff.login == login)).scalar_one_or_none()
+    if staff is None or not staff.active:
+        raise NotPermitted(f"{login!r} is not an active vcase user; ask an admin to run `vcase staff add {login} ...`")
+    if via is not None and via not in VIA:
+        raise InvalidInput(f"unknown --via {via!r}; use one of: {', '.join(VIA)}")
+    actor = Actor(login=staff.login, role=staff.role, staff_id=staff.id, via=via)
+    if for_party is None:
+        return actor
+    party = session.get(Party, for_party)
+    if party is None:
+        raise NotFound(f"no party {for_party}; `vcase party list CASE` shows the parties of a case")
+    return replace(actor, party_id=party.id, party_side=party.side, party_case_id=party.case_id)

@@ -1,0 +1,104 @@
+"""Reading processes: show, list, history, and what may happen next.
+
+Every read checks the definition's ``readers``: restorative processes are
+invisible to supervision- and parole-facing roles, and a listing for such a
+role does not mention them at all (not even that none exist).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from engine import timers as timers_mod
+from engine import settings as settings_mod
+from engine.clock import from_db
+from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW
+from engine.errors import NotAllowed, NotPermitted
+from engine.models import AuditEntry, Case, Process
+from engine.permissions import Actor
+from engine.records import case_by_number, case_facts
+from engine.registry import Registry
+from engine.runtime import _allowed, _facts, check_readable, load_process
+
+
+def view(process: Process, wf_title: str) -> dict[str, Any]:
+    return {
+        "id": process.id, "workflow": process.workflow, "title": wf_title,
+        "workflow_version": process.workflow_version, "state": process.state,
+        "paused_from": process.paused_from, "version": process.version, "ended": process.terminal,
+        "initiator_party": process.initiator_party_id, "facts": process.data or {},
+        "started_at": from_db(process.started_at).isoformat(), "updated_at": from_db(process.updated_at).isoformat(),
+    }
+
+
+def show(session: Session, registry: Registry, actor: Actor, process_id: int) -> dict[str, Any]:
+    process = load_process(session, process_id)
+    wf = registry.get(process.workflow, process.workflow_version).workflow
+    check_readable(wf, actor, process_id)
+    out = view(process, wf.title)
+    out["case_number"] = session.get(Case, process.case_id).case_number
+    out["timers"] = [
+        {"name": t.name, "event": t.event, "status": t.status, "due_at": from_db(t.due_at).isoformat(),
+         "remaining_seconds": t.remaining_seconds}
+        for t in timers_mod.for_process(session, process_id) if t.status in timers_mod.LIVE
+    ]
+    return out
+
+
+def list_for_case(session: Session, registry: Registry, actor: Actor, case_number: str,
+                  workflow: Optional[str] = None) -> list[dict[str, Any]]:
+    case = case_by_number(session, case_number)
+    if workflow:
+        check_readable(registry.latest(workflow).workflow, actor)
+    query = select(Process).where(Process.case_id == case.id).order_by(Process.id)
+    if workflow:
+        query = query.where(Process.workflow == workflow)
+    out = []
+    for process in session.execute(query).scalars():
+        wf = registry.get(process.workflow, process.workflow_version).workflow
+        if actor.role in wf.readers:
+            out.append(view(process, wf.title))
+    return out
+
+
+def history(session: Session, registry: Registry, actor: Actor, process_id: int) -> list[dict[str, Any]]:
+    process = load_process(session, process_id)
+    check_readable(registry.get(process.workflow, process.workflow_version).workflow, actor, process_id)
+    rows = session.execute(select(AuditEntry).where(AuditEntry.process_id == process_id)
+                           .order_by(AuditEntry.at, AuditEntry.seq)).scalars()
+    return [
+        {"at": from_db(e.at).isoformat(), "action": e.action.split(".", 1)[-1], "from": e.from_state, "to": e.to_state,
+         "actor": e.actor_login, "role": e.actor_role, "for_party": e.on_behalf_of, "via": e.via,
+         "timer": e.detail.get("timer")}
+        for e in rows
+    ]
+
+
+def next_events(session: Session, registry: Registry, actor: Actor, process_id: int, now) -> list[dict[str, Any]]:
+    """Each event possible in the current state, who may send it, and whether a guard blocks it now."""
+    process = load_process(session, process_id)
+    compiled = registry.get(process.workflow, process.workflow_version)
+    wf = compiled.workflow
+    check_readable(wf, actor, process_id)
+    if process.terminal:
+        return []
+    case = session.get(Case, process.case_id)
+    facts = _facts(session, case, process.state, process.data or {}, {}, actor, settings_mod.load(session, registry), now)
+    out = []
+    for event in compiled.events_from(process.state):
+        step = next((s for s in wf.steps if s.event == event and process.state in s.sources), None)
+        blocked = None
+        if step:
+            params_needed = [p.name for p in step.params if p.required]
+            blocked = None if params_needed else next((r for g in step.guards if (r := g(facts))), None)
+        target = process.paused_from if event == RESUME else (step.target if step else {PAUSE: PAUSED, WITHDRAW: "withdrawn"}[event])
+        out.append({
+            "event": event, "to": target, "who": [a.describe() for a in _allowed(wf, step, event)],
+            "params": [p.name for p in step.params] if step else [], "blocked": blocked,
+            "help": step.help if step else {PAUSE: "put on hold; timers freeze", RESUME: "continue where it was paused",
+                                            WITHDRAW: "end it now; pending timers and notices are cancelled"}[event],
+        })
+    return out

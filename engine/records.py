@@ -1,0 +1,241 @@
+"""Staff, cases, parties and protective orders: the records processes run on.
+
+Each function takes the caller's session and never commits. Views returned
+to callers are plain dicts, filtered by the reader's role: a party's name and
+contact details are decrypted only for roles that may see victims.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from engine import audit
+from engine.clock import from_db, zone
+from engine.crypto import Vault
+from engine.errors import InvalidInput, NotFound, NotPermitted
+from engine.models import CHANNELS, LANGUAGES, PARTY_KINDS, ROLES, VICTIM_SIDE_KINDS, Case, Party, ProtectiveOrder, Staff
+from engine.permissions import Actor, require
+
+VICTIM_READERS = frozenset({"advocate", "victim_services", "facilitator", "admin", "officer"})
+
+
+# -- staff -----------------------------------------------------------------
+
+def add_staff(session: Session, actor: Actor, login: str, name: str, role: str, now: datetime, email: Optional[str] = None) -> Staff:
+    require(actor, "staff.add")
+    return _insert_staff(session, actor, login, name, role, now, email)
+
+
+def bootstrap_admin(session: Session, login: str, name: str, now: datetime) -> Optional[Staff]:
+    """The first admin, created by ``vcase init`` when there is no staff yet."""
+    if session.execute(select(func.count()).select_from(Staff)).scalar_one():
+        return None
+    from engine.permissions import SYSTEM
+
+    return _insert_staff(session, SYSTEM, login, name, "admin", now, None)
+
+
+def _insert_staff(session, actor, login, name, role, now, email) -> Staff:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
+    if not login.strip() or len(login) > 64 or any(c.isspace() for c in login):
+        raise InvalidInput("a login is 1-64 characters without spaces")
+    if session.execute(select(Staff.id).where(Staff.login == login)).first():
+        raise InvalidInput(f"staff login {login!r} already exists")
+    staff = Staff(login=login, display_name=name, role=role, email=email, created_at=now)
+    session.add(staff)
+    session.flush()
+    audit.append(session, at=now, actor=actor, action="staff.add", detail={"login": login, "role": role})
+    return staff
+
+
+def list_staff(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    require(actor, "staff.list")
+    rows = session.execute(select(Staff).order_by(Staff.login)).scalars()
+    return [{"login": s.login, "name": s.display_name, "role": s.role, "email": s.email, "active": s.active} for s in rows]
+
+
+def staff_by_login(session: Session, login: str, role: Optional[str] = None) -> Staff:
+    staff = session.execute(select(Staff).where(Staff.login == login)).scalar_one_or_none()
+    if staff is None:
+        raise NotFound(f"no staff member {login!r}; `vcase staff list` shows them")
+    if role and staff.role != role:
+        raise InvalidInput(f"{login} is {staff.role}, not {role}")
+    return staff
+
+
+# -- cases -----------------------------------------------------------------
+
+def open_case(
+    session: Session, vault: Vault, actor: Actor, *, case_number: str, supervised_person: str,
+    officer_login: str, time_zone: str, now: datetime, ipv: bool = False,
+) -> Case:
+    require(actor, "case.open")
+    zone(time_zone)
+    if not case_number.strip() or len(case_number) > 64:
+        raise InvalidInput("a case number is 1-64 characters")
+    if session.execute(select(Case.id).where(Case.case_number == case_number)).first():
+        raise InvalidInput(f"case {case_number} already exists; `vcase case show {case_number}` shows it")
+    officer = staff_by_login(session, officer_login, role="officer")
+    case = Case(case_number=case_number, supervised_person=supervised_person, officer_id=officer.id,
+                time_zone=time_zone, ipv=ipv, created_at=now)
+    session.add(case)
+    session.flush()
+    person = Party(case_id=case.id, kind="supervised_person", side="offender",
+                   name_enc=vault.encrypt(supervised_person), channels="letter", created_at=now)
+    session.add(person)
+    session.flush()
+    audit.append(session, at=now, actor=actor, action="case.open", case_id=case.id,
+                 detail={"case_number": case_number, "officer": officer_login, "time_zone": time_zone, "ipv": ipv})
+    return case
+
+
+def case_by_number(session: Session, case_number: str) -> Case:
+    case = session.execute(select(Case).where(Case.case_number == case_number)).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"no case {case_number!r}; `vcase case list` shows the cases")
+    return case
+
+
+def set_safety(
+    session: Session, actor: Actor, case_number: str, now: datetime, *, ipv: Optional[bool] = None,
+    misconduct: Optional[bool] = None, order: Optional[tuple[str, date, Optional[date]]] = None,
+) -> Case:
+    """Record safety flags: intimate partner violence, misconduct toward the victim, or an order."""
+    require(actor, "case.safety")
+    case = case_by_number(session, case_number)
+    detail: dict[str, Any] = {}
+    if ipv is not None:
+        case.ipv, detail["ipv"] = ipv, ipv
+    if misconduct is not None:
+        case.misconduct_toward_victim, detail["misconduct_toward_victim"] = misconduct, misconduct
+    if order is not None:
+        kind, starts, ends = order
+        if ends is not None and ends < starts:
+            raise InvalidInput("an order cannot end before it starts")
+        session.add(ProtectiveOrder(case_id=case.id, kind=kind, starts_on=starts, ends_on=ends))
+        detail["order"] = {"kind": kind, "starts_on": starts.isoformat(), "ends_on": ends.isoformat() if ends else None}
+    if not detail:
+        raise InvalidInput("nothing to record: give --ipv/--no-ipv, --misconduct/--no-misconduct or --order")
+    session.add(case)
+    session.flush()
+    audit.append(session, at=now, actor=actor, action="case.safety", case_id=case.id, detail=detail)
+    return case
+
+
+def order_active(session: Session, case_id: int, on: date) -> bool:
+    query = select(ProtectiveOrder.id).where(
+        ProtectiveOrder.case_id == case_id, ProtectiveOrder.starts_on <= on,
+        (ProtectiveOrder.ends_on.is_(None)) | (ProtectiveOrder.ends_on >= on),
+    )
+    return session.execute(query.limit(1)).first() is not None
+
+
+def case_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    """What guards may know about a case: its safety flags as of ``now``."""
+    local_today = now.astimezone(zone(case.time_zone)).date()
+    return {
+        "case_number": case.case_number, "time_zone": case.time_zone, "ipv": case.ipv,
+        "order_active": order_active(session, case.id, local_today),
+        "misconduct_toward_victim": case.misconduct_toward_victim,
+        "supervision_ends_on": case.supervision_ends_on.isoformat() if case.supervision_ends_on else None,
+    }
+
+
+def case_view(session: Session, case: Case, now: datetime) -> dict[str, Any]:
+    officer = session.get(Staff, case.officer_id)
+    facts = case_facts(session, case, now)
+    return {
+        "case_number": case.case_number, "supervised_person": case.supervised_person,
+        "officer": officer.login if officer else None, "time_zone": case.time_zone,
+        "ipv": case.ipv, "order_active": facts["order_active"],
+        "misconduct_toward_victim": case.misconduct_toward_victim,
+        "opened": from_db(case.created_at).isoformat(),
+    }
+
+
+def list_cases(session: Session, actor: Actor, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+    require(actor, "case.list")
+    rows = session.execute(select(Case).order_by(Case.case_number).limit(limit)).scalars()
+    return [case_view(session, c, now) for c in rows]
+
+
+# -- parties ---------------------------------------------------------------
+
+def add_party(
+    session: Session, vault: Vault, actor: Actor, *, case_number: str, kind: str, name: str, now: datetime,
+    email: Optional[str] = None, phone: Optional[str] = None, address: Optional[str] = None,
+    channels: tuple[str, ...] = (), language: str = "en", time_zone: Optional[str] = None,
+    represents: Optional[int] = None, minor: bool = False, deceased: bool = False,
+) -> Party:
+    require(actor, "party.add")
+    case = case_by_number(session, case_number)
+    if kind not in VICTIM_SIDE_KINDS:
+        raise InvalidInput(f"unknown party kind {kind!r}; use one of: {', '.join(VICTIM_SIDE_KINDS)}")
+    if language not in LANGUAGES:
+        raise InvalidInput(f"unsupported language {language!r}; use one of: {', '.join(LANGUAGES)}")
+    bad = [c for c in channels if c not in CHANNELS]
+    if bad:
+        raise InvalidInput(f"unknown channel {bad[0]!r}; use one of: {', '.join(CHANNELS)}")
+    if time_zone:
+        zone(time_zone)
+    if not name.strip():
+        raise InvalidInput("a party needs a name")
+    if kind in ("guardian", "next_of_kin"):
+        if represents is None:
+            raise InvalidInput(f"a {kind} must name whom they represent: --represents PARTY_ID")
+        target = session.get(Party, represents)
+        if target is None or target.case_id != case.id or target.side != "victim":
+            raise InvalidInput(f"party {represents} is not a victim-side party on case {case_number}")
+    party = Party(
+        case_id=case.id, kind=kind, side="victim", represents_id=represents, is_minor=minor, is_deceased=deceased,
+        name_enc=vault.encrypt(name), email_enc=vault.encrypt_optional(email), phone_enc=vault.encrypt_optional(phone),
+        address_enc=vault.encrypt_optional(address), channels=",".join(channels), language=language,
+        time_zone=time_zone, created_at=now,
+    )
+    session.add(party)
+    session.flush()
+    audit.append(session, at=now, actor=actor, action="party.add", case_id=case.id,
+                 detail={"party": party.id, "kind": kind, "channels": list(channels), "language": language})
+    return party
+
+
+def party_view(vault: Vault, party: Party, with_contact: bool = True) -> dict[str, Any]:
+    view = {
+        "id": party.id, "kind": party.kind, "side": party.side, "name": vault.decrypt(party.name_enc),
+        "represents": party.represents_id, "minor": party.is_minor, "deceased": party.is_deceased,
+        "channels": [c for c in party.channels.split(",") if c], "language": party.language,
+        "time_zone": party.time_zone,
+    }
+    if with_contact:
+        view.update(email=vault.decrypt_optional(party.email_enc), phone=vault.decrypt_optional(party.phone_enc),
+                    address=vault.decrypt_optional(party.address_enc))
+    return view
+
+
+def show_party(session: Session, vault: Vault, actor: Actor, party_id: int) -> dict[str, Any]:
+    require(actor, "party.show")
+    party = session.get(Party, party_id)
+    if party is None:
+        raise NotFound(f"no party {party_id}; `vcase party list CASE` shows the parties of a case")
+    return party_view(vault, party)
+
+
+def list_parties(session: Session, vault: Vault, actor: Actor, case_number: str) -> list[dict[str, Any]]:
+    require(actor, "party.show")
+    case = case_by_number(session, case_number)
+    rows = session.execute(select(Party).where(Party.case_id == case.id).order_by(Party.id)).scalars()
+    return [party_view(vault, p, with_contact=False) for p in rows]
+
+
+def offender_party(session: Session, case_id: int) -> Party:
+    party = session.execute(
+        select(Party).where(Party.case_id == case_id, Party.kind == "supervised_person")
+    ).scalar_one_or_none()
+    if party is None:  # the schema has no way to express "exactly one"; open_case creates it
+        raise NotPermitted(f"case {case_id} has no supervised person on record")
+    return party

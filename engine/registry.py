@@ -1,0 +1,118 @@
+"""Loads workflow definitions and compiles each into one ``transitions`` Machine.
+
+One Machine per definition version, never one per case and never bound onto
+a database row: the runtime moves a throwaway token through the Machine to
+find where an event leads. Every version a module lists stays loadable, so a
+running process keeps the rules it started with.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Optional
+
+from engine.definition import PAUSED, RESUME, Workflow, check
+from engine.errors import NotAllowed, NotFound
+
+BUILT_IN: tuple[str, ...] = ()
+
+
+@dataclass
+class Compiled:
+    workflow: Workflow
+    machine: object  # transitions.Machine
+
+    def target(self, state: str, event: str, resume_to: Optional[str] = None) -> str:
+        """Run ``event`` from ``state`` through the Machine; return the new state."""
+        from transitions import MachineError
+
+        token = SimpleNamespace(state=state)
+        try:
+            moved = self.machine.events[event].trigger(token, resume_to=resume_to)
+        except (MachineError, KeyError):
+            moved = False
+        if not moved:
+            raise NotAllowed(f"Can't {event} when in {state}.", event=event, state=state)
+        return token.state
+
+    def events_from(self, state: str) -> list[str]:
+        return sorted(self.machine.get_triggers(state))
+
+
+def compile_workflow(wf: Workflow) -> Compiled:
+    from transitions import Machine
+
+    from notices.render import template_exists
+
+    check(wf, template_exists)
+    machine = Machine(
+        model=None, states=list(wf.state_names), initial=wf.initial,
+        auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
+    )
+    for src, event, dst in wf.edges():
+        if event == RESUME:
+            machine.add_transition(event, PAUSED, dst, conditions=[_resume_to(dst)])
+        else:
+            machine.add_transition(event, src, dst)
+    return Compiled(wf, machine)
+
+
+def _resume_to(state: str):
+    def condition(event_data) -> bool:
+        return event_data.kwargs.get("resume_to") == state
+
+    condition.__name__ = f"resume_to_{state}"
+    return condition
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, int], Compiled] = {}
+
+    def add(self, wf: Workflow) -> Compiled:
+        compiled = compile_workflow(wf)
+        self._by_key[(wf.name, wf.version)] = compiled
+        return compiled
+
+    def get(self, name: str, version: int) -> Compiled:
+        try:
+            return self._by_key[(name, version)]
+        except KeyError:
+            if any(n == name for n, _ in self._by_key):
+                raise NotFound(
+                    f"workflow {name} version {version} is no longer installed; a process pinned to it "
+                    "needs that version restored in workflows/ (definitions keep their old versions)"
+                ) from None
+            raise NotFound(f"unknown workflow {name!r}; `vcase workflow list` shows them") from None
+
+    def latest(self, name: str) -> Compiled:
+        versions = [v for n, v in self._by_key if n == name]
+        if not versions:
+            raise NotFound(f"unknown workflow {name!r}; `vcase workflow list` shows them")
+        return self._by_key[(name, max(versions))]
+
+    def names(self) -> list[str]:
+        return sorted({n for n, _ in self._by_key})
+
+    def all(self) -> list[Compiled]:
+        return [self._by_key[k] for k in sorted(self._by_key)]
+
+
+def load_modules(module_names) -> Registry:
+    registry = Registry()
+    for module_name in module_names:
+        module = importlib.import_module(module_name)
+        for wf in getattr(module, "VERSIONS", None) or [module.WORKFLOW]:
+            registry.add(wf)
+    return registry
+
+
+@lru_cache(maxsize=1)
+def default() -> Registry:
+    """The built-in workflows plus any listed in ``VCASE_WORKFLOWS`` (comma-separated modules)."""
+    extra = [m.strip() for m in os.environ.get("VCASE_WORKFLOWS", "").split(",") if m.strip()]
+    return load_modules(list(BUILT_IN) + extra)

@@ -1,0 +1,272 @@
+"""Applying events: the one place a process changes.
+
+``start()`` and ``apply()`` do everything an event means inside the caller's
+transaction: permission (role and the side the actor acts for), guards, the
+new state from the definition's Machine, a version bump guarded by optimistic
+locking, timers armed, frozen, thawed or cancelled, one audit entry, and the
+notices queued. Any refusal raises before the first write is flushed, and the
+caller's rollback leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping, Optional
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from engine import audit, outbox, records, timers
+from engine import settings as settings_mod
+from engine.clock import parse_when, require_utc
+from engine.crypto import Vault
+from engine.definition import (
+    PAUSE, PAUSED, RESUME, START, WITHDRAW, WITHDRAWN, Allow, Facts, Notify, Param, Step, Workflow,
+)
+from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotPermitted
+from engine.models import Case, Process, WorkflowPin
+from engine.permissions import Actor
+from engine.registry import Compiled, Registry
+
+MAX_TEXT = 2000
+
+
+@dataclass
+class Outcome:
+    process: Process
+    event: str
+    from_state: Optional[str]
+    to_state: str
+    audit_id: int
+    notices: list[int] = field(default_factory=list)
+
+
+def load_process(session: Session, process_id: int) -> Process:
+    process = session.get(Process, process_id)
+    if process is None:
+        raise NotFound(f"no process {process_id}; `vcase process list CASE` shows a case's processes")
+    return process
+
+
+def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None) -> None:
+    if actor.role not in wf.readers and actor.role != "system":
+        what = f"process {process_id}" if process_id else f"{wf.name} processes"
+        raise NotPermitted(f"{actor.role} is not permitted to read {what}")
+
+
+def start(session: Session, vault: Vault, registry: Registry, *, case_number: str, workflow: str, actor: Actor,
+          now: datetime, params: Optional[Mapping[str, Any]] = None) -> Outcome:
+    """Start a process on a case, at the newest version of its definition."""
+    now = require_utc(now, "now")
+    compiled = registry.latest(workflow)
+    wf = compiled.workflow
+    case = records.case_by_number(session, case_number)
+    _permit(wf.start_by, actor, START, wf)
+    if actor.party_id is not None and actor.party_case_id != case.id:
+        raise InvalidInput(f"party {actor.party_id} is not on case {case_number}")
+    if wf.victim_initiated and actor.party_side != "victim":
+        raise NotPermitted(f"only a victim-side party can start a {wf.name}; act --for the victim, guardian or next of kin")
+    _pin(session, wf)
+    policy = settings_mod.load(session, registry)
+    values = _parse(session, wf.start_params, params or {}, case.time_zone)
+    facts = _facts(session, case, wf.initial, {}, values, actor, policy, now)
+    _guard(wf.start_guards, START, facts)
+    data = dict(wf.start_record(facts)) if wf.start_record else {}
+    process = Process(
+        case_id=case.id, workflow=wf.name, workflow_version=wf.version, state=wf.initial, version=1,
+        victim_initiated=wf.victim_initiated, initiator_party_id=actor.party_id, initiator_side=actor.party_side,
+        data=data, terminal=wf.initial in wf.finals, started_at=now, updated_at=now,
+    )
+    session.add(process)
+    session.flush()
+    armed = timers.arm(session, wf, process.id, wf.initial, data, now, case.time_zone, policy)
+    entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{START}", case_id=case.id,
+                         process_id=process.id, to_state=wf.initial,
+                         detail={"version": 1, "workflow_version": wf.version, "params": values,
+                                 "timers": [t.name for t in armed]})
+    queued = _notify(session, vault, wf, wf.start_notify, process, case, entry.id, now, policy)
+    return Outcome(process, START, None, wf.initial, entry.id, [n.id for n in queued])
+
+
+def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int, event: str, actor: Actor,
+          now: datetime, params: Optional[Mapping[str, Any]] = None, expected_version: Optional[int] = None,
+          timer: Optional[Mapping[str, Any]] = None) -> Outcome:
+    """Apply ``event`` to a process; refuse with nothing written if it may not happen."""
+    now = require_utc(now, "now")
+    process = load_process(session, process_id)
+    compiled = registry.get(process.workflow, process.workflow_version)
+    wf = compiled.workflow
+    _pin(session, wf)
+    check_readable(wf, actor, process_id)
+    source = process.state
+    if expected_version is not None and expected_version != process.version:
+        raise Conflict(f"process {process_id} changed since you read it (version {expected_version}, now "
+                       f"{process.version}); nothing was written: look again with `vcase process show {process_id}`")
+    step = _find_step(compiled, source, event, process)
+    _permit(_allowed(wf, step, event), actor, event, wf)
+    case = session.get(Case, process.case_id)
+    if actor.party_id is not None and actor.party_case_id != case.id:
+        raise InvalidInput(f"party {actor.party_id} is not on this process's case")
+    policy = settings_mod.load(session, registry)
+    values = _parse(session, step.params if step else (), params or {}, case.time_zone)
+    facts = _facts(session, case, source, process.data or {}, values, actor, policy, now)
+    if step:
+        _guard(step.guards, event, facts)
+    target = compiled.target(source, event, resume_to=process.paused_from if event == RESUME else None)
+    data = dict(process.data or {})
+    if step and step.record:
+        data.update(step.record(facts))
+    _save(session, process, target, data, wf, source, event, now)
+    timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, policy)
+    detail: dict[str, Any] = {"version": process.version, "params": values, "timers": timer_changes}
+    if timer:
+        detail["timer"] = dict(timer)
+    entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{event}", case_id=case.id,
+                         process_id=process.id, from_state=source, to_state=target, detail=detail)
+    specs = _notices_for(wf, step, event)
+    if event == WITHDRAW:
+        outbox.cancel_unsent(session, process.id, "process withdrawn")
+    queued = _notify(session, vault, wf, specs, process, case, entry.id, now, policy)
+    if event == WITHDRAW:
+        for notice in queued:
+            notice.survives_withdrawal = True
+    return Outcome(process, event, source, target, entry.id, [n.id for n in queued])
+
+
+# -- the pieces ----------------------------------------------------------------
+
+def _find_step(compiled: Compiled, source: str, event: str, process: Process) -> Optional[Step]:
+    wf = compiled.workflow
+    if process.terminal:
+        raise NotAllowed(f"Can't {event} when in {source}: process {process.id} has ended.", event=event, state=source)
+    known = {s.event for s in wf.steps} | {PAUSE, RESUME, WITHDRAW}
+    if event not in known:
+        raise NotAllowed(f"{wf.name} has no event {event!r}; `vcase process events {process.id}` lists what can happen now",
+                         event=event, state=source)
+    if source == PAUSED and event not in (RESUME, WITHDRAW):
+        raise NotAllowed(f"Can't {event} when in paused: a paused process takes only resume or withdraw.",
+                         event=event, state=source)
+    if event not in compiled.events_from(source):
+        possible = ", ".join(compiled.events_from(source)) or "nothing"
+        raise NotAllowed(f"Can't {event} when in {source}. Possible now: {possible}.", event=event, state=source)
+    return next((s for s in wf.steps if s.event == event and source in s.sources), None)
+
+
+def _allowed(wf: Workflow, step: Optional[Step], event: str) -> tuple[Allow, ...]:
+    if step is not None:
+        return step.by
+    return {PAUSE: wf.pause_by, RESUME: wf.resume_by, WITHDRAW: wf.withdraw_by}[event]
+
+
+def _permit(allows: tuple[Allow, ...], actor: Actor, event: str, wf: Workflow) -> None:
+    if any(a.admits(actor.role, actor.party_side) for a in allows):
+        return
+    who = "; ".join(a.describe() for a in allows) or "nobody"
+    raise NotPermitted(f"{actor.describe()} is not permitted to {event} a {wf.name} (permitted: {who})")
+
+
+def _guard(guards, event: str, facts: Facts) -> None:
+    for guard in guards:
+        reason = guard(facts)
+        if reason:
+            raise NotAllowed(f"Can't {event}: {reason}.", event=event, state=facts.state)
+
+
+def _facts(session, case: Case, state: str, data, values, actor: Actor, policy, now: datetime) -> Facts:
+    return Facts(state=state, data=data, params=values, case=records.case_facts(session, case, now),
+                 actor_role=actor.role, actor_side=actor.party_side, settings=policy, now=now)
+
+
+def _parse(session: Session, specs: tuple[Param, ...], raw: Mapping[str, Any], tz: str) -> dict[str, Any]:
+    """Check an event's arguments against its declared parameters."""
+    known = {p.name for p in specs}
+    extra = sorted(set(raw) - known)
+    if extra:
+        raise InvalidInput(f"unexpected argument {extra[0]!r}; this event takes: {', '.join(sorted(known)) or 'none'}")
+    values: dict[str, Any] = {}
+    for p in specs:
+        value = raw.get(p.name)
+        if value is None or value == "":
+            if p.required and p.kind != "flag":
+                raise InvalidInput(f"missing {p.name}: {p.help or 'required'}")
+            if p.kind == "flag":
+                values[p.name] = False
+            continue
+        values[p.name] = _convert(session, p, value, tz)
+    return values
+
+
+def _convert(session: Session, p: Param, value: Any, tz: str) -> Any:
+    if p.kind == "flag":
+        return bool(value)
+    if p.kind == "when":
+        moment = require_utc(value, p.name) if isinstance(value, datetime) else parse_when(str(value), tz)
+        return moment.isoformat()
+    text = str(value).strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"{p.name} is longer than {MAX_TEXT} characters")
+    if p.kind == "choice" and text not in p.choices:
+        raise InvalidInput(f"{p.name} must be one of: {', '.join(p.choices)} (got {text!r})")
+    if p.kind == "staff":
+        records.staff_by_login(session, text, role=p.role)
+    return text
+
+
+def _pin(session: Session, wf: Workflow) -> None:
+    """Refuse a definition whose rules changed without a version bump."""
+    pin = session.get(WorkflowPin, (wf.name, wf.version))
+    fingerprint = wf.fingerprint()
+    if pin is None:
+        session.add(WorkflowPin(workflow=wf.name, version=wf.version, fingerprint=fingerprint))
+        session.flush()
+    elif pin.fingerprint != fingerprint:
+        raise NotAllowed(
+            f"workflow {wf.name} version {wf.version} has changed since processes started on it; "
+            "give the new rules a new version and keep the old one in the module's VERSIONS"
+        )
+
+
+def _save(session: Session, process: Process, target: str, data: dict, wf: Workflow, source: str, event: str,
+          now: datetime) -> None:
+    paused_from = source if event == PAUSE else None
+    changed = session.execute(
+        update(Process).where(Process.id == process.id, Process.version == process.version)
+        .values(state=target, paused_from=paused_from, data=data, version=process.version + 1,
+                terminal=target in wf.finals, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(f"process {process.id} was changed by someone else at the same time; nothing was written, try again")
+    session.expire(process)
+
+
+def _move_timers(session, wf: Workflow, process: Process, source: str, target: str, event: str,
+                 now: datetime, tz: str, policy) -> dict[str, Any]:
+    if event == PAUSE:
+        return {"frozen": timers.freeze_all(session, process.id, now)}
+    if event == RESUME:
+        return {"rearmed": timers.thaw_all(session, process.id, now)}
+    if target == source:
+        return {}
+    cancelled = timers.cancel_all(session, process.id, f"left {source} by {event}")
+    armed = [] if target in wf.finals else timers.arm(session, wf, process.id, target, process.data or {}, now, tz, policy)
+    return {"cancelled": cancelled, "armed": [t.name for t in armed]}
+
+
+def _notices_for(wf: Workflow, step: Optional[Step], event: str) -> tuple[Notify, ...]:
+    if step is not None:
+        return step.notify
+    return {PAUSE: wf.pause_notify, RESUME: wf.resume_notify, WITHDRAW: wf.withdraw_notify}[event]
+
+
+def _notify(session, vault, wf: Workflow, specs, process: Process, case: Case, audit_id: int, now: datetime,
+            policy) -> list:
+    if not specs:
+        return []
+    appointment = (process.data or {}).get(wf.appointment) if wf.appointment else None
+    return outbox.queue(session, vault, specs, process=process, case=case, cause=f"audit/{audit_id}",
+                        now=now, settings=policy, appointment=appointment)
+
+
+__all__ = ["apply", "start", "Outcome", "load_process", "check_readable", "WITHDRAWN"]

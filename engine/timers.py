@@ -1,0 +1,105 @@
+"""Durable timers: arming, cancelling, freezing and thawing, and finding what is due.
+
+The ``timer`` table is the truth. A timer is armed when its state is entered
+and cancelled when the state is left; pause freezes it with its remaining
+time and resume re-arms it with that time. Firing is claimed by a guarded
+status update, so two workers can never fire one timer twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Mapping, Optional
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from engine.clock import add_local, from_db, parse_when
+from engine.definition import TimerSpec, Workflow
+from engine.models import Timer
+
+LIVE = ("pending", "frozen")
+
+
+def due_at(spec: TimerSpec, entered: datetime, data: Mapping, tz: str, settings: Mapping[str, str]) -> Optional[datetime]:
+    """When ``spec`` falls due for a state entered at ``entered``; None if it cannot."""
+    delta = spec.after if spec.after is not None else spec.before
+    if spec.setting and settings.get(spec.setting):
+        delta = timedelta(days=float(settings[spec.setting]))
+    if spec.after is not None:
+        return add_local(entered, delta, tz)
+    anchor = data.get(spec.fact or "")
+    if not anchor:
+        return None
+    return add_local(parse_when(anchor), -delta, tz)
+
+
+def arm(session: Session, wf: Workflow, process_id: int, state: str, data: Mapping, now: datetime,
+        tz: str, settings: Mapping[str, str]) -> list[Timer]:
+    """Arm the timers of ``state``; a reminder whose moment has already passed is not armed."""
+    armed = []
+    for spec in wf.timers:
+        if spec.state != state:
+            continue
+        when = due_at(spec, now, data, tz, settings)
+        if when is None or (spec.before is not None and when <= now):
+            continue
+        timer = Timer(process_id=process_id, name=spec.name, event=spec.event, due_at=when, created_at=now)
+        session.add(timer)
+        armed.append(timer)
+    session.flush()
+    return armed
+
+
+def cancel_all(session: Session, process_id: int, note: str) -> int:
+    return session.execute(
+        update(Timer).where(Timer.process_id == process_id, Timer.status.in_(LIVE))
+        .values(status="cancelled", remaining_seconds=None, note=note)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def freeze_all(session: Session, process_id: int, now: datetime) -> int:
+    timers = session.execute(select(Timer).where(Timer.process_id == process_id, Timer.status == "pending")).scalars().all()
+    for timer in timers:
+        timer.remaining_seconds = max(0.0, (from_db(timer.due_at) - now).total_seconds())
+        timer.status = "frozen"
+    session.flush()
+    return len(timers)
+
+
+def thaw_all(session: Session, process_id: int, now: datetime) -> int:
+    timers = session.execute(select(Timer).where(Timer.process_id == process_id, Timer.status == "frozen")).scalars().all()
+    for timer in timers:
+        timer.due_at = now + timedelta(seconds=timer.remaining_seconds or 0.0)
+        timer.remaining_seconds = None
+        timer.status = "pending"
+    session.flush()
+    return len(timers)
+
+
+def claim(session: Session, timer_id: int, now: datetime) -> bool:
+    """Mark one timer fired; False if another worker (or a withdrawal) got there first."""
+    return session.execute(
+        update(Timer).where(Timer.id == timer_id, Timer.status == "pending")
+        .values(status="fired", fired_at=now).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def due(session: Session, now: datetime, limit: int, skip_locked: bool = False) -> list[Timer]:
+    query = (select(Timer).where(Timer.status == "pending", Timer.due_at <= now)
+             .order_by(Timer.due_at, Timer.id).limit(limit))
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars())
+
+
+def next_due(session: Session, until: datetime) -> Optional[datetime]:
+    value = session.execute(
+        select(Timer.due_at).where(Timer.status == "pending", Timer.due_at <= until).order_by(Timer.due_at).limit(1)
+    ).scalar()
+    return from_db(value)
+
+
+def for_process(session: Session, process_id: int) -> list[Timer]:
+    return list(session.execute(select(Timer).where(Timer.process_id == process_id).order_by(Timer.due_at, Timer.id)).scalars())

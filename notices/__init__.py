@@ -1,0 +1,1 @@
+"""Notice templates and their rendering: pure functions of a template and a context."""

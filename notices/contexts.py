@@ -1,0 +1,69 @@
+"""What each audience's templates may use. One type per audience.
+
+An offender-facing notice is built from ``OffenderContext``, which has no
+field that could hold victim data: it is not filtered out, it is not there.
+A test proves every template uses only its audience's fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class VictimContext:
+    recipient_name: str
+    case_number: str
+    agency_name: str
+    agency_phone: str
+    sent_on: str
+    appointment: str
+
+
+@dataclass(frozen=True)
+class OffenderContext:
+    recipient_name: str
+    case_number: str
+    agency_name: str
+    agency_phone: str
+    sent_on: str
+    appointment: str
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    recipient_name: str
+    case_number: str
+    process_ref: str
+    state: str
+    agency_name: str
+    sent_on: str
+    appointment: str
+
+
+CONTEXTS = {"victim": VictimContext, "offender": OffenderContext, "staff": StaffContext}
+
+
+def field_names(audience: str) -> set[str]:
+    return {f.name for f in fields(CONTEXTS[audience])}
+
+
+def as_dict(context: Any) -> dict[str, Any]:
+    return asdict(context)
+
+
+def format_moment(moment: datetime | None, language: str, tz_name: str) -> str:
+    """A date and time as a person reads it, in their language and zone."""
+    if moment is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_date, format_time
+
+    local = moment.astimezone(ZoneInfo(tz_name))
+    day = format_date(local.date(), "full", locale=language)
+    clock = format_time(local, "short", tzinfo=ZoneInfo(tz_name), locale=language)
+    abbreviation = local.tzname() or tz_name
+    return f"{day}, {clock} {abbreviation}"

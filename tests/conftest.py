@@ -1,0 +1,153 @@
+"""Fixtures: real databases, a simulated clock, a seeded agency.
+
+``store`` runs each test on a fresh SQLite file and, when
+``VCASE_TEST_POSTGRES_URL`` is set, again on a fresh PostgreSQL database
+(created once per run, emptied between tests). Without that variable the
+PostgreSQL runs skip with a visible reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+os.environ.setdefault("VCASE_TEMPLATE_DIRS", str(TESTS / "templates"))
+os.environ.setdefault("VCASE_WORKFLOWS", "tests.toy_workflow")
+
+from engine.api import App  # noqa: E402
+from engine.clock import SimulatedClock  # noqa: E402
+from engine.crypto import new_key  # noqa: E402
+from engine.db import Store  # noqa: E402
+from engine.registry import default  # noqa: E402
+from engine.schema import store_key_check, upgrade  # noqa: E402
+
+PG_URL = os.environ.get("VCASE_TEST_POSTGRES_URL", "")
+KEY = new_key()
+START = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in Chicago
+STAFF = [
+    ("oscar", "Oscar Officer", "officer"),
+    ("avery", "Avery Advocate", "advocate"),
+    ("vera", "Vera Victim-Services", "victim_services"),
+    ("fay", "Fay Facilitator", "facilitator"),
+    ("pat", "Pat Parole-Board", "parole_board"),
+]
+
+
+def _pg_admin_url() -> str:
+    return PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith("postgresql://") else PG_URL
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = Store(f"sqlite:///{path}", [KEY])
+    upgrade(store)
+    store_key_check(store)
+    store.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A fresh PostgreSQL database for this run, dropped at the end."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need VCASE_TEST_POSTGRES_URL (for example postgresql://postgres@127.0.0.1:5432/test)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"vcase_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    store = Store(url, [KEY])
+    upgrade(store)
+    store_key_check(store)
+    store.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    from sqlalchemy import text
+
+    store = Store(url, [KEY])
+    with store.engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('alembic_version', 'meta')"))]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    store.dispose()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_template, tmp_path) -> Store:
+    path = tmp_path / "vcase.db"
+    shutil.copy(sqlite_template, path)
+    store = Store(f"sqlite:///{path}", [KEY])
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def pg_store(pg_database) -> Store:
+    _truncate(pg_database)
+    store = Store(pg_database, [KEY])
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request) -> Store:
+    return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+@pytest.fixture
+def admin(store, clock) -> App:
+    """An App acting as the first admin, with the standard staff added."""
+    app = App(store, default(), clock, login="ada")
+    with store.write() as session:
+        from engine.records import bootstrap_admin
+
+        bootstrap_admin(session, "ada", "Ada Admin", clock.now())
+    for login, name, role in STAFF:
+        app.add_staff(login, name, role, email=f"{login}@agency.example")
+    return app
+
+
+@pytest.fixture
+def agency(admin):
+    """A case with a victim (email + SMS, Spanish), a guardian for a minor co-victim.
+
+    Returns a namespace of Apps per role and the ids involved.
+    """
+    from types import SimpleNamespace
+
+    officer = admin.as_user("oscar")
+    officer.open_case("2026-CR-0001", "Sam Supervised", "oscar", "America/Chicago")
+    advocate = admin.as_user("avery")
+    victim = advocate.add_party("2026-CR-0001", "victim", "Maria Victim", email="maria@example.org",
+                                phone="+1 312 555 0101", channels=("email", "sms"), language="es")
+    minor = advocate.add_party("2026-CR-0001", "co_victim", "Kim Minor", minor=True)
+    guardian = advocate.add_party("2026-CR-0001", "guardian", "Gail Guardian", represents=minor["id"],
+                                  email="gail@example.org", channels=("email",))
+    parties = officer.list_parties("2026-CR-0001")
+    offender = next(p for p in parties if p["kind"] == "supervised_person")
+    return SimpleNamespace(
+        admin=admin, officer=officer, advocate=advocate, vs=admin.as_user("vera"), facilitator=admin.as_user("fay"),
+        parole=admin.as_user("pat"), case="2026-CR-0001", victim=victim["id"], minor=minor["id"],
+        guardian=guardian["id"], offender=offender["id"], store=admin.store, clock=admin.clock,
+    )
