@@ -61,6 +61,7 @@ class App:
             self.store._keys = [crypto.create_key_file(key_file)]
             created_key = str(key_file)
         before, after = schema.upgrade(self.store)
+        schema.restrict_file(self.store)
         schema.store_key_check(self.store)
         with self.store.write() as session:
             admin = records.bootstrap_admin(session, admin_login, admin_name, self.now()) if admin_login else None
@@ -160,9 +161,7 @@ class App:
     # -- workflows, settings, audit -------------------------------------------------
 
     def workflows(self) -> list[dict[str, Any]]:
-        return [{"name": c.workflow.name, "version": c.workflow.version, "title": c.workflow.title,
-                 "victim_initiated": c.workflow.victim_initiated, "states": len(c.workflow.state_names),
-                 "readers": sorted(c.workflow.readers)} for c in self.registry.all()]
+        return workflow_rows(self.registry)
 
     def settings(self) -> dict[str, str]:
         with self.store.read() as s:
@@ -187,6 +186,13 @@ class App:
         from engine.firing import run_until
 
         return run_until(self.store, self.registry, self.clock, until)
+
+
+def workflow_rows(registry: Registry) -> list[dict[str, Any]]:
+    """The installed definitions (no database needed)."""
+    return [{"name": c.workflow.name, "version": c.workflow.version, "title": c.workflow.title,
+             "victim_initiated": c.workflow.victim_initiated, "states": len(c.workflow.state_names),
+             "readers": sorted(c.workflow.readers)} for c in registry.all()]
 
 
 def _outcome(out: runtime.Outcome) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from engine.permissions import Actor
 from engine.registry import Compiled, Registry
 
 MAX_TEXT = 2000
+GENERIC_PARAMS = (Param("reason", "text", required=False, help="why (kept in the audit trail, never sent)"),)
 
 
 @dataclass
@@ -109,7 +110,7 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
     if actor.party_id is not None and actor.party_case_id != case.id:
         raise InvalidInput(f"party {actor.party_id} is not on this process's case")
     policy = settings_mod.load(session, registry)
-    values = _parse(session, step.params if step else (), params or {}, case.time_zone)
+    values = _parse(session, step.params if step else GENERIC_PARAMS, params or {}, case.time_zone)
     facts = _facts(session, case, source, process.data or {}, values, actor, policy, now)
     if step:
         _guard(step.guards, event, facts)

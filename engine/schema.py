@@ -39,3 +39,12 @@ def store_key_check(store: Store) -> bool:
             return True
     store.vault.verify_check_value(stored)
     return False
+
+
+def restrict_file(store: Store) -> None:
+    """A SQLite database file is readable by its owner only, like the key."""
+    import os
+
+    database = store.engine.url.database
+    if store.is_sqlite and database and database != ":memory:" and os.path.exists(database):
+        os.chmod(database, 0o600)

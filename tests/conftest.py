@@ -107,7 +107,7 @@ def pg_store(pg_database) -> Store:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request) -> Store:
-    return request.getfixturevalue(f"{request.param}_store")
+    return request.getfixturevalue({"sqlite": "sqlite_store", "postgres": "pg_store"}[request.param])
 
 
 @pytest.fixture

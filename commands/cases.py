@@ -1,0 +1,157 @@
+"""``vcase case`` and ``vcase party``."""
+
+from __future__ import annotations
+
+import click
+
+from commands.common import app, done, emit_json, fields, json_option, table
+
+
+@click.group()
+def case():
+    """Cases: the person under supervision, their officer, safety flags."""
+
+
+@case.command("open")
+@click.argument("case_number")
+@click.option("--person", required=True, help="Name of the person under supervision.")
+@click.option("--officer", required=True, help="Login of the supervising officer.")
+@click.option("--tz", "time_zone", required=True, help="The case's IANA time zone, e.g. America/Chicago.")
+@click.option("--ipv", is_flag=True, help="Flag intimate partner violence.")
+def case_open(case_number, person, officer, time_zone, ipv):
+    """Open a case (officers and admins).
+
+    \b
+    Example:
+      vcase case open 2026-CR-0042 --person "Sam Doe" --officer oscar --tz America/Chicago
+    """
+    out = app().open_case(case_number, person, officer, time_zone, ipv)
+    done(f"Opened case {out['case_number']} ({out['time_zone']}).")
+
+
+@case.command("show")
+@click.argument("case_number")
+@json_option
+def case_show(case_number, as_json):
+    """Show a case as your role may see it.
+
+    Victim-facing roles see the parties; each role sees only the processes
+    it may read (restorative processes never appear to supervision or parole).
+
+    \b
+    Example:
+      vcase case show 2026-CR-0042
+    """
+    out = app().show_case(case_number)
+    if as_json:
+        return emit_json(out)
+    fields(out, ["case_number", "supervised_person", "officer", "time_zone", "ipv", "order_active",
+                 "misconduct_toward_victim", "opened"])
+    if "parties" in out:
+        click.echo()
+        table(out["parties"], ["id", "kind", "name", "represents", "channels", "language"], title="Parties")
+    if out["processes"]:
+        click.echo()
+        table(out["processes"], ["id", "workflow", "state", "version", "updated_at"], title="Processes")
+
+
+@case.command("list")
+@json_option
+def case_list(as_json):
+    """List cases.
+
+    \b
+    Example:
+      vcase case list --json
+    """
+    rows = app().list_cases()
+    emit_json(rows) if as_json else table(rows, ["case_number", "supervised_person", "officer", "time_zone", "ipv",
+                                                 "order_active"], title="Cases")
+
+
+@case.command("safety")
+@click.argument("case_number")
+@click.option("--ipv/--no-ipv", default=None, help="Intimate partner violence flag.")
+@click.option("--misconduct/--no-misconduct", default=None, help="Misconduct toward the victim on record.")
+@click.option("--order", "order_kind", type=click.Choice(["protective", "no_contact"]), default=None,
+              help="Record a protective or no-contact order.")
+@click.option("--from", "starts", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Order start date.")
+@click.option("--until", "ends", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Order end date (open if omitted).")
+def case_safety(case_number, ipv, misconduct, order_kind, starts, ends):
+    """Record safety flags and protective / no-contact orders.
+
+    An active order blocks letter release and dialogue contact.
+
+    \b
+    Examples:
+      vcase case safety 2026-CR-0042 --ipv
+      vcase case safety 2026-CR-0042 --order no_contact --from 2026-01-05 --until 2027-01-05
+    """
+    order = None
+    if order_kind:
+        if starts is None:
+            raise click.UsageError("--order needs --from YYYY-MM-DD")
+        order = (order_kind, starts.date(), ends.date() if ends else None)
+    out = app().set_safety(case_number, ipv=ipv, misconduct=misconduct, order=order)
+    done(f"Case {out['case_number']}: ipv={out['ipv']}, order active={out['order_active']}, "
+         f"misconduct={out['misconduct_toward_victim']}.")
+
+
+@click.group()
+def party():
+    """Victims, survivors, co-victims and their representatives on a case."""
+
+
+@party.command("add")
+@click.argument("case_number")
+@click.option("--kind", required=True, type=click.Choice(["victim", "survivor", "co_victim", "guardian", "next_of_kin"]))
+@click.option("--name", required=True)
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@click.option("--address", default=None)
+@click.option("--channel", "channels", multiple=True, type=click.Choice(["email", "sms", "letter"]),
+              help="Preferred channels, most preferred first (repeatable).")
+@click.option("--language", default="en", type=click.Choice(["en", "es"]))
+@click.option("--tz", "time_zone", default=None, help="Their time zone if not the case's.")
+@click.option("--represents", type=int, default=None, help="For a guardian or next of kin: the party they act for.")
+@click.option("--minor", is_flag=True, help="The person is under 18.")
+@click.option("--deceased", is_flag=True, help="The person has died.")
+def party_add(case_number, kind, name, email, phone, address, channels, language, time_zone, represents, minor, deceased):
+    """Add a victim-side party. Names and contact details are stored encrypted.
+
+    \b
+    Examples:
+      vcase party add 2026-CR-0042 --kind victim --name "Maria Lopez" --email m@example.org --channel email --language es
+      vcase party add 2026-CR-0042 --kind guardian --name "Ana Lopez" --represents 3 --channel sms --phone +13125550101
+    """
+    out = app().add_party(case_number, kind, name, email=email, phone=phone, address=address, channels=channels,
+                          language=language, time_zone=time_zone, represents=represents, minor=minor, deceased=deceased)
+    done(f"Added party {out['id']} ({out['kind']}) to case {out['case_number']}.")
+
+
+@party.command("show")
+@click.argument("party_id", type=int)
+@json_option
+def party_show(party_id, as_json):
+    """Show one party with contact details (victim-facing roles only).
+
+    \b
+    Example:
+      vcase party show 3
+    """
+    out = app().show_party(party_id)
+    emit_json(out) if as_json else fields(out)
+
+
+@party.command("list")
+@click.argument("case_number")
+@json_option
+def party_list(case_number, as_json):
+    """List the parties of a case (no contact details).
+
+    \b
+    Example:
+      vcase party list 2026-CR-0042
+    """
+    rows = app().list_parties(case_number)
+    emit_json(rows) if as_json else table(rows, ["id", "kind", "side", "name", "represents", "channels", "language"])

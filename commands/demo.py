@@ -1,0 +1,127 @@
+"""``vcase demo``: a guided walk on a throwaway database and a simulated clock.
+
+The story only calls ``engine.api.App``, the same calls the other commands
+make; it is also run by the test suite, so it cannot drift from the engine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+
+START = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)  # Monday 09:00 in Chicago
+CASE = "2026-CR-0042"
+
+
+class Narrator:
+    def __init__(self) -> None:
+        self.chapter = 0
+
+    def heading(self, title: str) -> None:
+        self.chapter += 1
+        click.echo()
+        click.secho(f"{self.chapter}. {title}", bold=True)
+        click.echo("-" * (len(title) + 3))
+
+    def say(self, text: str) -> None:
+        click.echo(f"   {text}")
+
+    def show(self, label: str, value) -> None:
+        click.echo(f"   {label:<28} {value}")
+
+    def refused(self, who: str, attempt, *args, **kwargs) -> None:
+        from engine.errors import VcaseError
+
+        try:
+            attempt(*args, **kwargs)
+        except VcaseError as exc:
+            click.echo(f"   {who}: refused: {exc}")
+            return
+        raise AssertionError(f"{who} should have been refused")
+
+
+def run_story(folder: Path, say: Narrator) -> dict:
+    """The whole demo; returns a few facts the tests check."""
+    from engine.api import App
+    from engine.clock import SimulatedClock
+    from engine.crypto import new_key
+    from engine.db import Store
+
+    clock = SimulatedClock(START)
+    key = new_key()
+    store = Store(f"sqlite:///{folder / 'demo.db'}", [key])
+    admin = App(store, clock=clock, login="ada")
+
+    say.heading("An agency sets up vcase")
+    admin.init("ada", "Ada Admin")
+    for login, name, role in [("oscar", "Oscar Ortiz", "officer"), ("avery", "Avery Adams", "advocate"),
+                              ("vera", "Vera Vance", "victim_services"), ("fay", "Fay Fuentes", "facilitator"),
+                              ("pat", "Pat Parker", "parole_board")]:
+        admin.add_staff(login, name, role, email=f"{login}@doc.example")
+    say.say("A SQLite file and an encryption key the agency holds; six staff in six roles.")
+    say.show("database", folder / "demo.db")
+    say.show("staff", ", ".join(f"{s['login']} ({s['role']})" for s in admin.list_staff()))
+
+    officer, advocate = admin.as_user("oscar"), admin.as_user("avery")
+    say.heading("An officer opens a case; an advocate registers the victim")
+    officer.open_case(CASE, "Sam Doe", "oscar", "America/Chicago")
+    victim = advocate.add_party(CASE, "victim", "Maria Lopez", email="maria.lopez@example.org",
+                                phone="+1 312 555 0101", channels=("email", "sms"), language="es")
+    say.say(f"Case {CASE} (America/Chicago). Victim party {victim['id']}: Spanish, email then SMS.")
+    raw = b"".join(p.read_bytes() for p in folder.glob("demo.db*"))
+    found = b"maria.lopez@example.org" in raw or b"Maria Lopez" in raw
+    say.show("victim's email in the file?", "FOUND (this is a bug)" if found else "not found: encrypted at rest")
+
+    say.heading("Each role sees what it may")
+    seen = advocate.show_case(CASE)
+    say.show("advocate sees parties", ", ".join(f"{p['name']} ({p['kind']})" for p in seen["parties"]))
+    parole_view = admin.as_user("pat").show_case(CASE)
+    say.show("parole board sees", ", ".join(sorted(k for k in parole_view if k != "processes")))
+    say.say("The parole board sees supervision facts only: no victims, no restorative processes.")
+    say.refused("parole board reading a party", admin.as_user("pat").show_party, victim["id"])
+    say.refused("officer adding staff", officer.add_staff, "eve", "Eve", "admin")
+
+    facts = {"victim_party": victim["id"], "email_found_in_file": found}
+    for chapter in CHAPTERS:
+        facts.update(chapter(admin, clock, say, facts) or {})
+
+    say.heading("Every act is on a tamper-evident record")
+    result = admin.verify_audit()
+    say.show("audit entries", result["entries"])
+    say.show("hash chain", "intact" if result["ok"] else result["problems"][0])
+    facts["audit_ok"] = result["ok"]
+    store.dispose()
+    return facts
+
+
+CHAPTERS: list = []  # later chapters (processes) register here, in order
+
+
+@click.command()
+@click.option("--keep", "keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the demo database in this folder instead of a temporary one.")
+def demo(keep):
+    """A guided walk through vcase on a throwaway database and a simulated clock.
+
+    Nothing touches your real database or key: the demo makes its own in a
+    temporary folder (or in --keep DIR) and removes it afterwards.
+
+    \b
+    Examples:
+      vcase demo
+      vcase demo --keep ./vcase-demo
+    """
+    folder = keep or Path(tempfile.mkdtemp(prefix="vcase-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        click.secho("vcase demo: a simulated clock starts on Monday 2 March 2026, 09:00 in Chicago.", bold=True)
+        run_story(folder, Narrator())
+        click.echo()
+        click.echo(f"Done. The demo database is in {folder}." if keep else "Done. The throwaway database was removed.")
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,140 @@
+"""``vcase init``, ``staff``, ``settings`` and ``audit``."""
+
+from __future__ import annotations
+
+import click
+
+from commands.common import app, done, emit_json, fields, json_option, table
+
+
+@click.command()
+@click.option("--admin", "admin_login", default=None, help="Login of the first admin (default: you).")
+@click.option("--name", "admin_name", default=None, help="Display name of the first admin.")
+def init(admin_login, admin_name):
+    """Create or upgrade the database schema and make the encryption key.
+
+    Safe to run again: it upgrades an older schema and changes nothing else.
+    With no VCASE_KEY set and no key file yet, it writes a new key file
+    readable only by you. On a database with no staff, it adds the first
+    admin (you, unless --admin says otherwise).
+
+    \b
+    Example:
+      VCASE_USER=ada vcase init --name "Ada Admin"
+    """
+    from engine import config
+    from engine.api import App
+    from engine.db import Store
+
+    cfg = config.load()
+    login = admin_login or config.current_login()
+    result = App(Store.from_config(cfg), login=login).init(login, admin_name or login, key_file=cfg.key_file)
+    if result["key_file_created"]:
+        done(f"Created encryption key {result['key_file_created']} (owner-only). Keep a copy somewhere safe: "
+             "without it the contact details cannot be read.")
+    before, after = result["schema_before"], result["schema"]
+    done(f"Schema {'created' if before is None else 'already current' if before == after else 'upgraded'} "
+         f"(revision {after}) at {cfg.database_url.split('://')[0]}.")
+    if result["admin_created"]:
+        done(f"Added {result['admin_created']} as the first admin.")
+
+
+@click.group()
+def staff():
+    """Staff members: who may use vcase, and in which role.
+
+    \b
+    Roles: officer, advocate, victim_services, facilitator, parole_board, admin.
+    """
+
+
+@staff.command("add")
+@click.argument("login")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--role", required=True, type=click.Choice(
+    ["officer", "advocate", "victim_services", "facilitator", "parole_board", "admin"]), help="Their role.")
+@click.option("--email", default=None, help="Work email for staff notices.")
+def staff_add(login, name, role, email):
+    """Add a staff member (admins only).
+
+    \b
+    Example:
+      vcase staff add oscar --name "Oscar Ortiz" --role officer --email oscar@doc.example
+    """
+    out = app().add_staff(login, name, role, email)
+    done(f"Added {out['login']} ({out['role']}).")
+
+
+@staff.command("list")
+@json_option
+def staff_list(as_json):
+    """List staff members.
+
+    \b
+    Example:
+      vcase staff list --json
+    """
+    rows = app().list_staff()
+    emit_json(rows) if as_json else table(rows, ["login", "name", "role", "email", "active"], title="Staff")
+
+
+@click.group()
+def settings():
+    """Agency policy settings (defaults are the victim-protective choice)."""
+
+
+@settings.command("list")
+@json_option
+def settings_list(as_json):
+    """Show every setting and its current value.
+
+    \b
+    Example:
+      vcase settings list
+    """
+    values = app().settings()
+    emit_json(values) if as_json else table([{"setting": k, "value": v} for k, v in sorted(values.items())],
+                                            ["setting", "value"])
+
+
+@settings.command("set")
+@click.argument("key")
+@click.argument("value")
+def settings_set(key, value):
+    """Change a setting (admins only; recorded in the audit trail).
+
+    \b
+    Example:
+      vcase settings set dialogue.ipv_policy refuse
+    """
+    app().set_setting(key, value)
+    done(f"{key} = {value}")
+
+
+@click.group()
+def audit():
+    """The append-only, hash-chained audit trail."""
+
+
+@audit.command("verify")
+@json_option
+def audit_verify(as_json):
+    """Check every link of the audit chain; name the first broken entry.
+
+    Exits 1 when the trail has been altered.
+
+    \b
+    Example:
+      vcase audit verify
+    """
+    result = app().verify_audit()
+    if as_json:
+        emit_json(result)
+    elif result["ok"]:
+        done(f"Audit trail intact: {result['entries']} entries verified.")
+    else:
+        fields({"entries": result["entries"], "first broken link": result["problems"][0]})
+    if not result["ok"]:
+        from engine.errors import VcaseError
+
+        raise VcaseError(f"audit trail broken at {result['problems'][0]}")
