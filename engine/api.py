@@ -128,19 +128,34 @@ class App:
     # -- processes ---------------------------------------------------------------
 
     def start(self, case_number: str, workflow: str, for_party: Optional[int], via: Optional[str] = None,
-              params: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+              params: Optional[Mapping[str, Any]] = None, document: Optional[str] = None) -> dict[str, Any]:
         with self.store.write() as s:
             out = runtime.start(s, self.store.vault, self.registry, case_number=case_number, workflow=workflow,
-                                actor=self._actor(s, for_party, via), now=self.now(), params=params)
+                                actor=self._actor(s, for_party, via), now=self.now(), params=params,
+                                document=document)
             return _outcome(out)
 
     def send(self, process_id: int, event: str, for_party: Optional[int] = None, via: Optional[str] = None,
-             params: Optional[Mapping[str, Any]] = None, expected_version: Optional[int] = None) -> dict[str, Any]:
+             params: Optional[Mapping[str, Any]] = None, expected_version: Optional[int] = None,
+             document: Optional[str] = None) -> dict[str, Any]:
         with self.store.write() as s:
             out = runtime.apply(s, self.store.vault, self.registry, process_id=process_id, event=event,
                                 actor=self._actor(s, for_party, via), now=self.now(), params=params,
-                                expected_version=expected_version)
+                                expected_version=expected_version, document=document)
             return _outcome(out)
+
+    def read_document(self, process_id: int, kind: str, version: Optional[int] = None) -> dict[str, Any]:
+        """A process's text (a letter), for roles that may read the process; the read is audited."""
+        from engine import documents
+
+        with self.store.write() as s:
+            actor = self._actor(s)
+            process = runtime.load_process(s, process_id)
+            runtime.check_readable(self.registry.get(process.workflow, process.workflow_version).workflow, actor,
+                                   process_id)
+            document, text = documents.read(s, self.store.vault, process_id, kind, actor, self.now(), version)
+            return {"process": process_id, "kind": kind, "version": document.version, "text": text,
+                    "written_by": document.created_by, "at": document.created_at.isoformat()}
 
     def show_process(self, process_id: int) -> dict[str, Any]:
         with self.store.read() as s:

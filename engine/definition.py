@@ -146,6 +146,7 @@ class Step:
     record: Optional[Record] = None
     notify: tuple[Notify, ...] = ()
     help: str = ""
+    attach: Optional[str] = None  # the event carries a document of this kind (stored encrypted, versioned)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -157,11 +158,11 @@ def name_of(state) -> str:
     return state.value if isinstance(state, Enum) else str(state)
 
 
-def step(source, event, target, *, by, guards=(), params=(), record=None, notify=(), help="") -> Step:
+def step(source, event, target, *, by, guards=(), params=(), record=None, notify=(), help="", attach=None) -> Step:
     """A transition. ``target == source`` is an internal step: timers keep running."""
     by = (by,) if isinstance(by, Allow) else tuple(by)
     sources = tuple(name_of(s) for s in source) if isinstance(source, (tuple, list, set, frozenset)) else name_of(source)
-    return Step(sources, event, name_of(target), by, tuple(guards), tuple(params), record, tuple(notify), help)
+    return Step(sources, event, name_of(target), by, tuple(guards), tuple(params), record, tuple(notify), help, attach)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class Workflow:
     start_guards: tuple[Guard, ...] = ()
     start_record: Optional[Record] = None
     start_notify: tuple[Notify, ...] = ()
+    start_attach: Optional[str] = None
     timers: tuple[TimerSpec, ...] = ()
     pause_by: tuple[Allow, ...] = ()
     resume_by: tuple[Allow, ...] = ()

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import update
 from sqlmodel import Session
 
-from engine import audit, outbox, records, timers
+from engine import audit, documents, outbox, records, timers
 from engine import settings as settings_mod
 from engine.clock import parse_when, require_utc
 from engine.crypto import Vault
@@ -57,7 +57,7 @@ def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None)
 
 
 def start(session: Session, vault: Vault, registry: Registry, *, case_number: str, workflow: str, actor: Actor,
-          now: datetime, params: Optional[Mapping[str, Any]] = None) -> Outcome:
+          now: datetime, params: Optional[Mapping[str, Any]] = None, document: Optional[str] = None) -> Outcome:
     """Start a process on a case, at the newest version of its definition."""
     now = require_utc(now, "now")
     compiled = registry.latest(workflow)
@@ -81,25 +81,25 @@ def start(session: Session, vault: Vault, registry: Registry, *, case_number: st
     )
     session.add(process)
     session.flush()
+    attached = _attach(session, vault, wf.start_attach, document, process.id, actor, now)
     armed = timers.arm(session, wf, process.id, wf.initial, data, now, case.time_zone, policy)
     entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{START}", case_id=case.id,
                          process_id=process.id, to_state=wf.initial,
                          detail={"version": 1, "workflow_version": wf.version, "params": values,
-                                 "timers": [t.name for t in armed]})
+                                 "timers": [t.name for t in armed], **attached})
     queued = _notify(session, vault, wf, wf.start_notify, process, case, entry.id, now, policy)
     return Outcome(process, START, None, wf.initial, entry.id, [n.id for n in queued])
 
 
 def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int, event: str, actor: Actor,
           now: datetime, params: Optional[Mapping[str, Any]] = None, expected_version: Optional[int] = None,
-          timer: Optional[Mapping[str, Any]] = None) -> Outcome:
+          timer: Optional[Mapping[str, Any]] = None, document: Optional[str] = None) -> Outcome:
     """Apply ``event`` to a process; refuse with nothing written if it may not happen."""
     now = require_utc(now, "now")
     process = load_process(session, process_id)
     compiled = registry.get(process.workflow, process.workflow_version)
     wf = compiled.workflow
     _pin(session, wf)
-    check_readable(wf, actor, process_id)
     source = process.state
     if expected_version is not None and expected_version != process.version:
         raise Conflict(f"process {process_id} changed since you read it (version {expected_version}, now "
@@ -118,9 +118,12 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
     data = dict(process.data or {})
     if step and step.record:
         data.update(step.record(facts))
+    if document is not None and not (step and step.attach):
+        raise InvalidInput(f"{event} takes no document")
     _save(session, process, target, data, wf, source, event, now)
+    attached = _attach(session, vault, step.attach if step else None, document, process.id, actor, now)
     timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, policy)
-    detail: dict[str, Any] = {"version": process.version, "params": values, "timers": timer_changes}
+    detail: dict[str, Any] = {"version": process.version, "params": values, "timers": timer_changes, **attached}
     if timer:
         detail["timer"] = dict(timer)
     entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{event}", case_id=case.id,
@@ -136,6 +139,19 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
 
 
 # -- the pieces ----------------------------------------------------------------
+
+def _attach(session, vault, kind: Optional[str], text: Optional[str], process_id: int, actor: Actor,
+            now: datetime) -> dict[str, Any]:
+    """Store the event's document as the next version; the audit gets its size, never its text."""
+    if kind is None:
+        if text is not None:
+            raise InvalidInput("this event takes no document")
+        return {}
+    if text is None:
+        raise InvalidInput(f"this event needs the {kind} text (--file PATH, or - for standard input)")
+    document = documents.store(session, vault, process_id, kind, documents.as_text(text, f"the {kind}"), actor.login, now)
+    return {"document": {"kind": kind, "version": document.version, "bytes": document.size}}
+
 
 def _find_step(compiled: Compiled, source: str, event: str, process: Process) -> Optional[Step]:
     wf = compiled.workflow

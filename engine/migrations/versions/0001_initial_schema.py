@@ -173,6 +173,42 @@ def upgrade() -> None:
     with op.batch_alter_table('process', schema=None) as batch_op:
         batch_op.create_index('process_case', ['case_id', 'workflow'], unique=False)
 
+    op.create_table('registration',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('party_id', sa.Integer(), nullable=False),
+    sa.Column('party_side', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('events', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('ended_reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("party_side = 'victim'", name='registration_victim_side_only'),
+    sa.CheckConstraint('active OR ended_reason IS NOT NULL', name='registration_end_has_reason'),
+    sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
+    sa.ForeignKeyConstraint(['party_id', 'party_side'], ['party.id', 'party.side'], name='registration_party'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('registration', schema=None) as batch_op:
+        batch_op.create_index('registration_case_active', ['case_id', 'active'], unique=False)
+
+    op.create_table('document',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('process_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('body_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('version >= 1', name='document_version_positive'),
+    sa.ForeignKeyConstraint(['process_id'], ['process.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('process_id', 'kind', 'version', name='document_version_once')
+    )
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_process_id'), ['process_id'], unique=False)
+
     op.create_table('notice',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -252,6 +288,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notice_case_id'))
 
     op.drop_table('notice')
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_process_id'))
+
+    op.drop_table('document')
+    with op.batch_alter_table('registration', schema=None) as batch_op:
+        batch_op.drop_index('registration_case_active')
+
+    op.drop_table('registration')
     with op.batch_alter_table('process', schema=None) as batch_op:
         batch_op.drop_index('process_case')
 
