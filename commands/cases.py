@@ -29,6 +29,21 @@ def case_open(case_number, person, officer, time_zone, ipv):
     done(f"Opened case {out['case_number']} ({out['time_zone']}).")
 
 
+@case.command("transfer")
+@click.argument("case_number")
+@click.option("--officer", default=None, help="Login of the new supervising officer.")
+@click.option("--tz", "time_zone", default=None, help="The new IANA time zone.")
+def case_transfer(case_number, officer, time_zone):
+    """Transfer a case to another officer or jurisdiction; registrations follow it.
+
+    \b
+    Example:
+      vcase case transfer 2026-CR-0042 --officer olga --tz America/Denver
+    """
+    out = app().transfer_case(case_number, officer, time_zone)
+    done(f"Case {out['case_number']} now with {out['officer']} ({out['time_zone']}).")
+
+
 @case.command("show")
 @click.argument("case_number")
 @json_option

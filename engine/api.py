@@ -9,6 +9,7 @@ tests and the demo use it directly.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from engine import audit, processes, records, runtime
@@ -21,17 +22,21 @@ from engine.registry import Registry
 
 
 class App:
-    def __init__(self, store: Store, registry: Optional[Registry] = None, clock=None, login: str = ""):
+    def __init__(self, store: Store, registry: Optional[Registry] = None, clock=None, login: str = "",
+                 outbox: Optional[Path] = None):
         self.store = store
         self._registry = registry
         self.clock = clock or SystemClock()
         self.login = login
+        self.outbox = outbox or Path("outbox")
 
     @classmethod
     def from_env(cls, clock=None) -> "App":
         from engine import config
 
-        return cls(Store.from_config(), clock=clock, login=config.current_login())
+        cfg = config.load()
+        return cls(Store(cfg.database_url, config_keys(cfg)), clock=clock, login=config.current_login(),
+                   outbox=cfg.outbox)
 
     @property
     def registry(self) -> Registry:
@@ -42,7 +47,7 @@ class App:
         return self._registry
 
     def as_user(self, login: str) -> "App":
-        return App(self.store, self._registry, self.clock, login)
+        return App(self.store, self._registry, self.clock, login, self.outbox)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -87,6 +92,12 @@ class App:
                                      time_zone=time_zone, now=self.now(), ipv=ipv)
             return records.case_view(s, case, self.now())
 
+    def transfer_case(self, case_number: str, officer: Optional[str] = None, time_zone: Optional[str] = None) -> dict[str, Any]:
+        with self.store.write() as s:
+            case = records.transfer_case(s, self._actor(s), case_number, self.now(), officer_login=officer,
+                                         time_zone=time_zone)
+            return records.case_view(s, case, self.now())
+
     def set_safety(self, case_number: str, ipv: Optional[bool] = None, misconduct: Optional[bool] = None,
                    order: Optional[tuple[str, date, Optional[date]]] = None) -> dict[str, Any]:
         with self.store.write() as s:
@@ -106,6 +117,12 @@ class App:
                 out["parties"] = records.list_parties(s, self.store.vault, actor, case_number)
             out["processes"] = processes.list_for_case(s, self.registry, actor, case_number)
             return out
+
+    def show_case_zone(self, case_number: str) -> str:
+        """The case's time zone (for reading local times typed by a person)."""
+        with self.store.read() as s:
+            self._actor(s)
+            return records.case_by_number(s, case_number).time_zone
 
     def list_cases(self) -> list[dict[str, Any]]:
         with self.store.read() as s:
@@ -201,6 +218,12 @@ class App:
         from engine.firing import run_until
 
         return run_until(self.store, self.registry, self.clock, until)
+
+
+def config_keys(cfg):
+    from engine.crypto import read_keys
+
+    return read_keys(cfg.key, cfg.key_file)
 
 
 def workflow_rows(registry: Registry) -> list[dict[str, Any]]:

@@ -6,6 +6,9 @@
 ``VCASE_KEY``           the agency's encryption key (Fernet, urlsafe base64)
 ``VCASE_KEY_FILE``      a file holding that key (default: ``$VCASE_HOME/vcase.key``)
 ``VCASE_USER``          the staff login to act as (default: the OS login name)
+``VCASE_OUTBOX``        folder for SMS spool files, letters, and emails when no SMTP host is set
+                        (default: ``$VCASE_HOME/outbox``)
+``VCASE_SMTP_HOST`` / ``_PORT`` / ``_STARTTLS`` / ``_USER`` / ``_PASSWORD`` / ``_FROM``: the mail server
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Config:
     database_url: str
     key: str | None
     key_file: Path
+    outbox: Path
 
     @property
     def is_sqlite(self) -> bool:
@@ -46,7 +50,9 @@ def load(env: dict[str, str] | None = None) -> Config:
     home = Path(env["VCASE_HOME"]) if env.get("VCASE_HOME") else _default_home()
     url = env.get("VCASE_DATABASE_URL") or f"sqlite:///{home / 'vcase.db'}"
     key_file = Path(env["VCASE_KEY_FILE"]) if env.get("VCASE_KEY_FILE") else home / "vcase.key"
-    return Config(home=home, database_url=normalise_url(url), key=env.get("VCASE_KEY") or None, key_file=key_file)
+    outbox = Path(env["VCASE_OUTBOX"]) if env.get("VCASE_OUTBOX") else home / "outbox"
+    return Config(home=home, database_url=normalise_url(url), key=env.get("VCASE_KEY") or None, key_file=key_file,
+                  outbox=outbox)
 
 
 def current_login(env: dict[str, str] | None = None) -> str:

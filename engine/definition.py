@@ -217,6 +217,13 @@ class Workflow:
     withdraw_notify: tuple[Notify, ...] = ()
     settings: Mapping[str, str] = field(default_factory=dict)
     appointment: Optional[str] = None  # the process fact notices show as ``appointment``
+    # Case events (custody, supervision): type -> the step applied, as the system, to each live
+    # process of this workflow on the case; ``advance``: type -> the step fired N days before the
+    # event's time, N from the setting ``advance_days_setting`` ("30,7,1").
+    listens: Mapping[str, str] = field(default_factory=dict)
+    advance: Mapping[str, str] = field(default_factory=dict)
+    advance_days_setting: Optional[str] = None
+    emergencies: frozenset[str] = frozenset()  # case event types that go at once, on every channel
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -300,6 +307,12 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
             fail("every step says who may send it", f"step {s.event!r} has no 'by'")
     _check_graph(wf, fail)
     _check_timers(wf, fail)
+    for event in list(wf.listens.values()) + list(wf.advance.values()):
+        matching = [s for s in wf.steps if s.event == event]
+        if not matching or not any(SYSTEM_ROLE in a.roles for s in matching for a in s.by):
+            fail("case events fire steps the system may send", f"case-event step {event!r} is missing or not by the system")
+    if wf.advance and not wf.advance_days_setting:
+        fail("case events fire steps the system may send", "advance notices need advance_days_setting")
     if wf.victim_initiated and any(a.side != "victim" for a in wf.start_by):
         fail("only the victim side starts it", "a victim-initiated workflow's start_by may only admit the victim side")
     if template_exists is not None:
@@ -311,8 +324,9 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
 def _check_graph(wf: Workflow, fail) -> None:
     edges = wf.edges()
     out: dict[str, set[str]] = {}
-    for src, _event, dst in edges:
-        out.setdefault(src, set()).add(dst)
+    for src, event, dst in edges:
+        if event != RESUME:  # resume only returns to the state paused from: it reaches nothing new
+            out.setdefault(src, set()).add(dst)
     reached, todo = {wf.initial}, [wf.initial]
     while todo:
         for nxt in out.get(todo.pop(), ()):
@@ -323,7 +337,7 @@ def _check_graph(wf: Workflow, fail) -> None:
     if unreachable:
         fail("every state reachable", f"no path from {wf.initial!r} to {sorted(unreachable)}")
     for name in wf.state_names:
-        if name in wf.finals:
+        if name in wf.finals or name == PAUSED:  # paused finishes through the state it resumes to
             continue
         seen, todo = {name}, [name]
         while todo and not (seen & wf.finals):

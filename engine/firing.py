@@ -46,7 +46,7 @@ def fire_batch(store: Store, registry: Registry, now: datetime, limit: int = 500
                     savepoint.rollback()
                     continue
                 runtime.apply(session, store.vault, registry, process_id=timer.process_id, event=timer.event,
-                              actor=SYSTEM, now=now,
+                              actor=SYSTEM, now=now, case_event_id=timer.case_event_id,
                               timer={"name": timer.name, "due_at": due_at.isoformat(), "fired_at": now.isoformat()})
                 savepoint.commit()
                 result.fired += 1

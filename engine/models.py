@@ -211,6 +211,47 @@ class Timer(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     fired_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
     note: Optional[str] = None
+    case_event_id: Optional[int] = Field(default=None, foreign_key="case_event.id", index=True)
+
+
+CASE_EVENT_STATUSES = ("recorded", "corrected", "cancelled")
+
+
+class CaseEvent(SQLModel, table=True):
+    """A custody or supervision event on a case (release, escape, hearing...).
+
+    Notices about it link here, so a correction reaches everyone who got the
+    original. A correction is a new row pointing at the one it replaces.
+    """
+
+    __tablename__ = "case_event"
+    __table_args__ = (
+        CheckConstraint(_in("status", CASE_EVENT_STATUSES), name="case_event_status_known"),
+        Index("case_event_case", "case_id", "at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id")
+    type: str = Field(max_length=48)
+    at: datetime = Field(sa_column=_utc())
+    details: str = Field(default="", max_length=2000)
+    status: str = Field(default="recorded", max_length=16)
+    corrects_id: Optional[int] = Field(default=None, foreign_key="case_event.id")
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_column=_utc())
+
+
+class Worker(SQLModel, table=True):
+    """A scheduler daemon's heartbeat: which workers are alive, and since when."""
+
+    __tablename__ = "worker"
+    id: str = Field(primary_key=True, max_length=128)
+    host: str = Field(max_length=128)
+    pid: int
+    started_at: datetime = Field(sa_column=_utc())
+    last_seen: datetime = Field(sa_column=_utc())
+    status: str = Field(default="running", max_length=16)
+    fired: int = 0
+    delivered: int = 0
 
 
 class Notice(SQLModel, table=True):
@@ -250,6 +291,11 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
     attempts: int = 0
     sent_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    case_event_id: Optional[int] = Field(default=None, foreign_key="case_event.id", index=True)
+    message_id: Optional[str] = Field(default=None, max_length=200)
+    confirmed_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    fallback_of: Optional[int] = Field(default=None, foreign_key="notice.id")
+    claimed_by: Optional[str] = Field(default=None, max_length=128)
 
 
 class AuditEntry(SQLModel, table=True):

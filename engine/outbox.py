@@ -4,7 +4,8 @@ A notice is rendered when it is queued, so a template error fails the event
 that caused it instead of reaching a person as raw text. The subject and
 body are stored encrypted. Quiet hours move a routine notice's ``not_before``
 to the next morning in the recipient's zone; emergencies go at once on every
-channel the recipient chose.
+channel the recipient chose. The context a template sees is built for its
+audience only (``notices.contexts``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import update
 from sqlmodel import Session
 
-from engine.clock import UTC, parse_when, zone
+from engine.clock import UTC, from_db, parse_when, zone
 from engine.crypto import Vault
 from engine.definition import Notify
-from engine.errors import InvalidInput
-from engine.models import Case, Notice, Party, Process, Staff
+from engine.errors import InvalidInput, NotFound
+from engine.models import Case, CaseEvent, Notice, Party, Process, Staff
 from engine.records import offender_party, staff_by_login
 
 UNSENT = ("queued", "held")
@@ -36,72 +37,140 @@ def quiet_until(now: datetime, tz_name: str, start: str, end: str) -> datetime:
     wake = local.replace(hour=q_end.hour, minute=q_end.minute, second=0, microsecond=0)
     if wake <= local:
         wake = (local + timedelta(days=1)).replace(hour=q_end.hour, minute=q_end.minute, second=0, microsecond=0)
-        wake = wake.replace(tzinfo=zone(tz_name))
     return wake.astimezone(UTC)
 
 
-def _party_channels(vault: Vault, party: Party, emergency: bool) -> list[str]:
+def _party_channels(party: Party, emergency: bool) -> list[str]:
     chosen = [c for c in party.channels.split(",") if c] or ["letter"]
     reachable = [c for c in chosen if c == "letter" or (c == "email" and party.email_enc) or (c == "sms" and party.phone_enc)]
-    return reachable if emergency else reachable[:1]
+    return (reachable if emergency else reachable[:1]) or ["letter"]
 
 
-def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, case: Case) -> list[tuple[Any, str, str, list[str]]]:
-    """(row, name, language, channels) for each recipient of ``spec``."""
+def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, case: Case) -> list[tuple[Any, list[str]]]:
+    """(party or staff row, channels) for each recipient of ``spec``."""
     kind = spec.to.kind
     if kind == "initiator":
         party = session.get(Party, process.initiator_party_id) if process.initiator_party_id else None
-        parties = [party] if party else []
-        return [(p, vault.decrypt(p.name_enc), p.language, _party_channels(vault, p, spec.emergency)) for p in parties]
+        return [(party, _party_channels(party, spec.emergency))] if party else []
     if kind == "offender":
-        p = offender_party(session, case.id)
-        return [(p, case.supervised_person, p.language, ["letter"])]
+        return [(offender_party(session, case.id), ["letter"])]
     if kind == "officer":
         staff = [session.get(Staff, case.officer_id)]
     else:
         login = (process.data or {}).get(spec.to.fact or "")
         staff = [staff_by_login(session, login)] if login else []
-    return [(s, s.display_name, "en", ["email" if s.email else "letter"]) for s in staff]
+    return [(s, ["email" if s.email else "letter"]) for s in staff]
+
+
+def _who(vault: Vault, row: Any, case: Case) -> tuple[str, str, str]:
+    """(name, language, time zone) of a recipient."""
+    if isinstance(row, Party):
+        name = case.supervised_person if row.kind == "supervised_person" else vault.decrypt(row.name_enc)
+        return name, row.language, row.time_zone or case.time_zone
+    return row.display_name, "en", case.time_zone
+
+
+def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Optional[Process],
+                  event: Optional[CaseEvent], previous: Optional[CaseEvent], now: datetime,
+                  settings: Mapping[str, str], appointment: Optional[datetime]):
+    """The audience's context type, filled with only the fields it has."""
+    from notices import contexts
+
+    name, language, tz = _who(vault, row, case)
+    moment = from_db(event.at) if event is not None else appointment
+    values = dict(
+        recipient_name=name, case_number=case.case_number, agency_name=settings["agency.name"],
+        agency_phone=settings["agency.phone"], sent_on=contexts.format_moment(now, language, tz),
+        appointment=contexts.format_moment(moment, language, tz),
+        process_ref=f"{process.workflow} #{process.id}" if process else "", state=process.state if process else "",
+        details=event.details if event else "",
+        previous=contexts.format_moment(from_db(previous.at), language, tz) if previous else "",
+    )
+    wanted = contexts.field_names(audience)
+    return contexts.CONTEXTS[audience](**{k: v for k, v in values.items() if k in wanted})
+
+
+def _add(session: Session, vault: Vault, *, key: str, template: str, audience: str, row: Any, case: Case,
+         process: Optional[Process], channel: str, context, emergency: bool, now: datetime,
+         settings: Mapping[str, str], case_event_id: Optional[int], fallback_of: Optional[int] = None) -> Notice:
+    from notices import contexts, render
+
+    _, language, tz = _who(vault, row, case)
+    rendered = render.render(f"{language}/{template}.{channel}", contexts.as_dict(context))
+    is_party = isinstance(row, Party)
+    notice = Notice(
+        idempotency_key=key, case_id=case.id, process_id=process.id if process else None,
+        recipient_party_id=row.id if is_party else None, recipient_staff_id=None if is_party else row.id,
+        audience=audience, template=template, language=language, channel=channel, emergency=emergency,
+        subject_enc=vault.encrypt(rendered.subject), body_enc=vault.encrypt(rendered.body),
+        not_before=now if emergency else quiet_until(now, tz, settings["notices.quiet_start"], settings["notices.quiet_end"]),
+        created_at=now, case_event_id=case_event_id, fallback_of=fallback_of,
+    )
+    session.add(notice)
+    return notice
 
 
 def queue(
     session: Session, vault: Vault, specs: Iterable[Notify], *, process: Process, case: Case, cause: str,
     now: datetime, settings: Mapping[str, str], appointment: Optional[str] = None,
+    case_event_id: Optional[int] = None,
 ) -> list[Notice]:
-    from notices import contexts, render
-
+    event = session.get(CaseEvent, case_event_id) if case_event_id else None
+    previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
+    moment = parse_when(appointment) if appointment else None
     queued = []
     for index, spec in enumerate(specs):
-        for row, name, language, channels in _recipients(session, vault, spec, process, case):
+        for row, channels in _recipients(session, vault, spec, process, case):
             audience = spec.to.audience
-            tz = getattr(row, "time_zone", None) or case.time_zone
-            moment = parse_when(appointment) if appointment else None
-            values = dict(
-                recipient_name=name, case_number=case.case_number, agency_name=settings["agency.name"],
-                agency_phone=settings["agency.phone"], sent_on=contexts.format_moment(now, language, tz),
-                appointment=contexts.format_moment(moment, language, tz),
-                process_ref=f"{process.workflow} #{process.id}", state=process.state,
-            )
-            wanted = contexts.field_names(audience)
-            context = contexts.CONTEXTS[audience](**{k: v for k, v in values.items() if k in wanted})
+            context = build_context(vault, audience, row, case, process, event, previous, now, settings, moment)
             for channel in channels:
-                path = render.path_for(language, process.workflow, f"{audience}/{spec.template}", channel)
-                rendered = render.render(path, contexts.as_dict(context))
-                not_before = now if spec.emergency else quiet_until(
-                    now, tz, settings["notices.quiet_start"], settings["notices.quiet_end"])
-                is_party = isinstance(row, Party)
-                notice = Notice(
-                    idempotency_key=f"{cause}/{index}/{'p' if is_party else 's'}{row.id}/{channel}",
-                    case_id=case.id, process_id=process.id,
-                    recipient_party_id=row.id if is_party else None, recipient_staff_id=None if is_party else row.id,
-                    audience=audience, template=f"{process.workflow}/{audience}/{spec.template}", language=language,
-                    channel=channel, emergency=spec.emergency, subject_enc=vault.encrypt(rendered.subject),
-                    body_enc=vault.encrypt(rendered.body), not_before=not_before, created_at=now,
-                )
-                session.add(notice)
-                queued.append(notice)
+                who = f"{'p' if isinstance(row, Party) else 's'}{row.id}"
+                queued.append(_add(
+                    session, vault, key=f"{cause}/{index}/{who}/{channel}",
+                    template=f"{process.workflow}/{audience}/{spec.template}", audience=audience, row=row, case=case,
+                    process=process, channel=channel, context=context, emergency=spec.emergency, now=now,
+                    settings=settings, case_event_id=case_event_id))
     session.flush()
     return queued
+
+
+def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: str, now: datetime,
+                       settings: Mapping[str, str]) -> Notice:
+    """The same notice, rendered anew for another channel (a fallback)."""
+    case = session.get(Case, notice.case_id)
+    process = session.get(Process, notice.process_id) if notice.process_id else None
+    row = session.get(Party, notice.recipient_party_id) if notice.recipient_party_id else session.get(Staff, notice.recipient_staff_id)
+    event = session.get(CaseEvent, notice.case_event_id) if notice.case_event_id else None
+    previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
+    context = build_context(vault, notice.audience, row, case, process, event, previous, now, settings, None)
+    fallback = _add(session, vault, key=f"{notice.idempotency_key}/fallback/{channel}", template=notice.template,
+                    audience=notice.audience, row=row, case=case, process=process, channel=channel, context=context,
+                    emergency=notice.emergency, now=now, settings=settings, case_event_id=notice.case_event_id,
+                    fallback_of=notice.id)
+    fallback.survives_withdrawal = notice.survives_withdrawal
+    session.flush()
+    return fallback
+
+
+def preview(session: Session, vault: Vault, template: str, party_id: int, channel: str, now: datetime,
+            settings: Mapping[str, str], appointment: Optional[datetime] = None) -> dict[str, str]:
+    """Render ``<process>/<audience>/<name>`` for a party without queueing anything."""
+    from notices import contexts, render
+
+    party = session.get(Party, party_id)
+    if party is None:
+        raise NotFound(f"no party {party_id}; `vcase party list CASE` shows the parties of a case")
+    parts = template.split("/")
+    if len(parts) != 3 or parts[1] not in contexts.CONTEXTS:
+        raise InvalidInput(f"a template is <process>/<audience>/<name>, e.g. notification/victim/released (got {template!r})")
+    audience = parts[1]
+    if (audience == "offender") != (party.side == "offender") or audience == "staff":
+        raise InvalidInput(f"template {template} is for the {audience}; party {party_id} is on the {party.side} side")
+    case = session.get(Case, party.case_id)
+    context = build_context(vault, audience, party, case, None, None, None, now, settings, appointment)
+    rendered = render.render(f"{party.language}/{template}.{channel}", contexts.as_dict(context))
+    return {"template": template, "language": party.language, "channel": channel, "subject": rendered.subject,
+            "body": rendered.body}
 
 
 def cancel_unsent(session: Session, process_id: int, reason: str) -> int:
@@ -110,5 +179,13 @@ def cancel_unsent(session: Session, process_id: int, reason: str) -> int:
         raise InvalidInput("a cancellation needs a reason")
     return session.execute(
         update(Notice).where(Notice.process_id == process_id, Notice.status.in_(UNSENT + ("sending",)))
+        .values(status="cancelled", status_reason=reason).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def cancel_for_case_event(session: Session, case_event_id: int, reason: str) -> int:
+    """Cancel the notices about a case event that have not gone out."""
+    return session.execute(
+        update(Notice).where(Notice.case_event_id == case_event_id, Notice.status.in_(UNSENT))
         .values(status="cancelled", status_reason=reason).execution_options(synchronize_session=False)
     ).rowcount

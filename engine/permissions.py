@@ -33,6 +33,12 @@ COMMANDS: dict[str, frozenset[str]] = {
     "party.add": frozenset({"officer", "advocate", "victim_services", "admin"}),
     "party.show": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
     "audit.verify": frozenset({"admin", "victim_services"}),
+    "event.record": frozenset({"officer", "victim_services", "admin"}),
+    "event.list": frozenset({"officer", "advocate", "victim_services", "parole_board", "admin"}),
+    "notice.read": frozenset({"advocate", "victim_services", "admin"}),
+    "notice.review": frozenset({"victim_services", "admin"}),
+    "notice.confirm": frozenset({"advocate", "victim_services", "admin"}),
+    "scheduler.status": frozenset({"admin", "victim_services", "officer"}),
     "settings.set": frozenset({"admin"}),
     "workflow.read": ALL_STAFF,
 }

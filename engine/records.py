@@ -94,10 +94,36 @@ def open_case(
     return case
 
 
+def transfer_case(session: Session, actor: Actor, case_number: str, now: datetime, *, officer_login: Optional[str],
+                  time_zone: Optional[str]) -> Case:
+    """A new supervising officer or jurisdiction; registrations stay with the case."""
+    require(actor, "case.open")
+    case = case_by_number(session, case_number)
+    detail: dict[str, Any] = {}
+    if officer_login:
+        case.officer_id, detail["officer"] = staff_by_login(session, officer_login, role="officer").id, officer_login
+    if time_zone:
+        zone(time_zone)
+        case.time_zone, detail["time_zone"] = time_zone, time_zone
+    if not detail:
+        raise InvalidInput("give --officer and/or --tz for the transfer")
+    session.add(case)
+    session.flush()
+    audit.append(session, at=now, actor=actor, action="case.transfer", case_id=case.id, detail=detail)
+    return case
+
+
 def case_by_number(session: Session, case_number: str) -> Case:
     case = session.execute(select(Case).where(Case.case_number == case_number)).scalar_one_or_none()
     if case is None:
         raise NotFound(f"no case {case_number!r}; `vcase case list` shows the cases")
+    return case
+
+
+def case_by_id(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case with id {case_id}")
     return case
 
 

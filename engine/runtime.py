@@ -93,7 +93,8 @@ def start(session: Session, vault: Vault, registry: Registry, *, case_number: st
 
 def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int, event: str, actor: Actor,
           now: datetime, params: Optional[Mapping[str, Any]] = None, expected_version: Optional[int] = None,
-          timer: Optional[Mapping[str, Any]] = None, document: Optional[str] = None) -> Outcome:
+          timer: Optional[Mapping[str, Any]] = None, document: Optional[str] = None,
+          case_event_id: Optional[int] = None) -> Outcome:
     """Apply ``event`` to a process; refuse with nothing written if it may not happen."""
     now = require_utc(now, "now")
     process = load_process(session, process_id)
@@ -126,12 +127,14 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
     detail: dict[str, Any] = {"version": process.version, "params": values, "timers": timer_changes, **attached}
     if timer:
         detail["timer"] = dict(timer)
+    if case_event_id is not None:
+        detail["case_event"] = case_event_id
     entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{event}", case_id=case.id,
                          process_id=process.id, from_state=source, to_state=target, detail=detail)
     specs = _notices_for(wf, step, event)
     if event == WITHDRAW:
         outbox.cancel_unsent(session, process.id, "process withdrawn")
-    queued = _notify(session, vault, wf, specs, process, case, entry.id, now, policy)
+    queued = _notify(session, vault, wf, specs, process, case, entry.id, now, policy, case_event_id)
     if event == WITHDRAW:
         for notice in queued:
             notice.survives_withdrawal = True
@@ -278,12 +281,12 @@ def _notices_for(wf: Workflow, step: Optional[Step], event: str) -> tuple[Notify
 
 
 def _notify(session, vault, wf: Workflow, specs, process: Process, case: Case, audit_id: int, now: datetime,
-            policy) -> list:
+            policy, case_event_id: Optional[int] = None) -> list:
     if not specs:
         return []
     appointment = (process.data or {}).get(wf.appointment) if wf.appointment else None
     return outbox.queue(session, vault, specs, process=process, case=case, cause=f"audit/{audit_id}",
-                        now=now, settings=policy, appointment=appointment)
+                        now=now, settings=policy, appointment=appointment, case_event_id=case_event_id)
 
 
 __all__ = ["apply", "start", "Outcome", "load_process", "check_readable", "WITHDRAWN"]

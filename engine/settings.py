@@ -22,6 +22,7 @@ ENGINE_DEFAULTS: Mapping[str, str] = {
     "agency.phone": "1-800-555-0100",
     "notices.quiet_start": "21:00",
     "notices.quiet_end": "07:00",
+    "notices.confirm_window_hours": "24",
 }
 
 

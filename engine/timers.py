@@ -103,3 +103,22 @@ def next_due(session: Session, until: datetime) -> Optional[datetime]:
 
 def for_process(session: Session, process_id: int) -> list[Timer]:
     return list(session.execute(select(Timer).where(Timer.process_id == process_id).order_by(Timer.due_at, Timer.id)).scalars())
+
+
+def schedule(session: Session, process_id: int, name: str, event: str, due: datetime, now: datetime,
+             case_event_id: Optional[int] = None) -> Timer:
+    """A one-off timer not tied to a state (an advance notice before a scheduled release)."""
+    timer = Timer(process_id=process_id, name=name, event=event, due_at=due, created_at=now,
+                  case_event_id=case_event_id)
+    session.add(timer)
+    session.flush()
+    return timer
+
+
+def cancel_for_case_event(session: Session, case_event_id: int, note: str) -> int:
+    """Cancel the live timers armed for a case event (its advance notices)."""
+    return session.execute(
+        update(Timer).where(Timer.case_event_id == case_event_id, Timer.status.in_(LIVE))
+        .values(status="cancelled", remaining_seconds=None, note=note)
+        .execution_options(synchronize_session=False)
+    ).rowcount

@@ -19,7 +19,9 @@ class VictimContext:
     agency_name: str
     agency_phone: str
     sent_on: str
-    appointment: str
+    appointment: str  # the time of what the notice is about (a meeting, a release, a hearing)
+    details: str  # staff's free-text details of a custody or supervision event
+    previous: str  # for a correction: the time the earlier notice gave
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class StaffContext:
     agency_name: str
     sent_on: str
     appointment: str
+    details: str
+    previous: str
 
 
 CONTEXTS = {"victim": VictimContext, "offender": OffenderContext, "staff": StaffContext}

@@ -17,3 +17,49 @@ def dump(store) -> dict[str, list[tuple]]:
             rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
             out[table] = sorted((tuple(map(repr, r)) for r in rows))
     return out
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives.
+
+    ``refuse`` maps an address to an SMTP reply (e.g. "550 no such user");
+    ``fail_next`` makes the next N messages get "451 try again later".
+    """
+
+    def __init__(self):
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages = []
+        self.refuse: dict[str, str] = {}
+        self.fail_next = 0
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.fail_next:
+            self.fail_next -= 1
+            return "451 try again later"
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address: str):
+        return [m for m in self.messages if m["To"] == address]
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()

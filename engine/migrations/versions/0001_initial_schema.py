@@ -71,6 +71,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('login')
     )
+    op.create_table('worker',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('fired', sa.Integer(), nullable=False),
+    sa.Column('delivered', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('workflow_pin',
     sa.Column('workflow', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -91,6 +102,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_number')
     )
+    op.create_table('case_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=48), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('details', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('corrects_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('recorded', 'corrected', 'cancelled')", name='case_event_status_known'),
+    sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
+    sa.ForeignKeyConstraint(['corrects_id'], ['case_event.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('case_event', schema=None) as batch_op:
+        batch_op.create_index('case_event_case', ['case_id', 'at'], unique=False)
+
     op.create_table('party',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -230,12 +259,19 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('case_event_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fallback_of', sa.Integer(), nullable=True),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.CheckConstraint("audience IN ('victim', 'offender', 'staff')", name='notice_audience_known'),
     sa.CheckConstraint("channel IN ('email', 'sms', 'letter')", name='notice_channel_known'),
     sa.CheckConstraint("status IN ('queued', 'held', 'sending', 'sent', 'failed', 'confirmed', 'cancelled')", name='notice_status_known'),
     sa.CheckConstraint("status NOT IN ('failed', 'cancelled', 'held') OR status_reason IS NOT NULL", name='notice_end_has_reason'),
     sa.CheckConstraint('(recipient_party_id IS NULL) <> (recipient_staff_id IS NULL)', name='notice_has_one_recipient'),
+    sa.ForeignKeyConstraint(['case_event_id'], ['case_event.id'], ),
     sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
+    sa.ForeignKeyConstraint(['fallback_of'], ['notice.id'], ),
     sa.ForeignKeyConstraint(['process_id'], ['process.id'], ),
     sa.ForeignKeyConstraint(['recipient_party_id'], ['party.id'], ),
     sa.ForeignKeyConstraint(['recipient_staff_id'], ['staff.id'], ),
@@ -243,6 +279,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('idempotency_key')
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_case_event_id'), ['case_event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_process_id'), ['process_id'], unique=False)
         batch_op.create_index('notice_due', ['status', 'not_before'], unique=False)
@@ -258,13 +295,16 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('fired_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('case_event_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("(status = 'frozen') = (remaining_seconds IS NOT NULL)", name='frozen_keeps_remaining'),
     sa.CheckConstraint("status <> 'fired' OR fired_at IS NOT NULL", name='fired_has_time'),
     sa.CheckConstraint("status IN ('pending', 'frozen', 'fired', 'cancelled')", name='timer_status_known'),
+    sa.ForeignKeyConstraint(['case_event_id'], ['case_event.id'], ),
     sa.ForeignKeyConstraint(['process_id'], ['process.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('timer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_timer_case_event_id'), ['case_event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_timer_process_id'), ['process_id'], unique=False)
         batch_op.create_index('timer_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('timer_one_live_per_name', ['process_id', 'name'], unique=True, sqlite_where=sa.text("status IN ('pending', 'frozen')"), postgresql_where=sa.text("status IN ('pending', 'frozen')"))
@@ -280,12 +320,14 @@ def downgrade() -> None:
         batch_op.drop_index('timer_one_live_per_name', sqlite_where=sa.text("status IN ('pending', 'frozen')"), postgresql_where=sa.text("status IN ('pending', 'frozen')"))
         batch_op.drop_index('timer_due')
         batch_op.drop_index(batch_op.f('ix_timer_process_id'))
+        batch_op.drop_index(batch_op.f('ix_timer_case_event_id'))
 
     op.drop_table('timer')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index('notice_due')
         batch_op.drop_index(batch_op.f('ix_notice_process_id'))
         batch_op.drop_index(batch_op.f('ix_notice_case_id'))
+        batch_op.drop_index(batch_op.f('ix_notice_case_event_id'))
 
     op.drop_table('notice')
     with op.batch_alter_table('document', schema=None) as batch_op:
@@ -312,8 +354,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_party_case_id'))
 
     op.drop_table('party')
+    with op.batch_alter_table('case_event', schema=None) as batch_op:
+        batch_op.drop_index('case_event_case')
+
+    op.drop_table('case_event')
     op.drop_table('case_file')
     op.drop_table('workflow_pin')
+    op.drop_table('worker')
     op.drop_table('staff')
     op.drop_table('setting')
     op.drop_table('meta')

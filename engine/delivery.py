@@ -1,0 +1,221 @@
+"""Delivering queued notices through the channels, with proof.
+
+A batch of due notices is claimed under row locks (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; SQLite's single writer), sent, and its outcome
+recorded in the same transaction. A crash before the commit leaves the
+notices queued, so they are sent again with the same Message-ID: at least
+once, never lost. A withdrawal's cancellation waits for those locks, so no
+notice of a process goes out after its withdrawal commits.
+
+Failures retry with growing delays; a notice that keeps failing, or that
+fails for good, falls back to the recipient's next channel and finally to
+a letter (Ohio's certified mail). Notices of a paused process wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Mapping, Optional
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from engine import audit
+from engine.channels import DeliveryFailed, Outgoing, message_id_for
+from engine.clock import from_db
+from engine.crypto import Vault
+from engine.db import Store
+from engine.definition import PAUSED
+from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.models import Notice, Party, Process, Staff
+from engine.permissions import Actor, require
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    fallbacks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
+    def __iadd__(self, other: "DeliveryResult") -> "DeliveryResult":
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.fallbacks += other.fallbacks
+        self.errors += other.errors
+        return self
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, ... minutes, at most 30 (VINE retries every 30 minutes)."""
+    return timedelta(minutes=min(30, 2 ** max(0, attempts - 1)))
+
+
+def due_query(now: datetime, limit: int, skip_locked: bool):
+    query = (select(Notice).outerjoin(Process, Notice.process_id == Process.id)
+             .where(Notice.status == "queued", Notice.not_before <= now,
+                    or_(Notice.process_id.is_(None), Process.state != PAUSED))
+             .order_by(Notice.emergency.desc(), Notice.not_before, Notice.id).limit(limit))
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True, of=Notice)
+    return query
+
+
+def deliver_batch(store: Store, registry, channels: Mapping[str, object], now: datetime, limit: int = 50,
+                  worker: str = "") -> DeliveryResult:
+    from engine.settings import load
+
+    result = DeliveryResult()
+    with store.write() as session:
+        due = session.execute(due_query(now, limit, skip_locked=not store.is_sqlite)).scalars().all()
+        settings = load(session, registry) if due else {}
+        for notice in due:
+            _deliver_one(session, store.vault, channels, notice, now, worker, result, settings)
+    return result
+
+
+def deliver_due(store: Store, registry, channels: Mapping[str, object], now: datetime, batch: int = 50,
+                worker: str = "", progress=None) -> DeliveryResult:
+    """Deliver everything due at ``now`` in bounded batches."""
+    total = DeliveryResult()
+    while True:
+        result = deliver_batch(store, registry, channels, now, batch, worker)
+        total += result
+        if progress:
+            progress(result.handled)
+        if result.handled == 0:  # keep going: a batch may queue fallbacks that are due at once
+            return total
+
+
+def _deliver_one(session: Session, vault: Vault, channels, notice: Notice, now: datetime, worker: str,
+                 result: DeliveryResult, settings: Mapping[str, str]) -> None:
+    channel = channels[notice.channel]
+    notice.message_id = notice.message_id or message_id_for(notice.idempotency_key, getattr(channel, "domain", "vcase.invalid"))
+    notice.attempts += 1
+    notice.claimed_by = worker or None
+    try:
+        channel.send(_outgoing(session, vault, notice, now))
+    except DeliveryFailed as exc:
+        if exc.permanent or notice.attempts >= MAX_ATTEMPTS:
+            notice.status, notice.status_reason = "failed", f"after {notice.attempts} attempt(s): {exc}"[:500]
+            result.failed += 1
+            result.fallbacks += fall_back(session, vault, notice, now, settings)
+        else:
+            notice.not_before, notice.status_reason = now + backoff(notice.attempts), f"retrying: {exc}"[:500]
+            result.retried += 1
+        result.errors.append(f"notice {notice.id}: {exc}")
+    else:
+        notice.status, notice.sent_at, notice.status_reason = "sent", now, None
+        result.sent += 1
+    session.add(notice)
+    session.flush()
+
+
+def _outgoing(session: Session, vault: Vault, notice: Notice, now: datetime) -> Outgoing:
+    if notice.recipient_party_id:
+        party = session.get(Party, notice.recipient_party_id)
+        name = vault.decrypt(party.name_enc)
+        address = {"email": vault.decrypt_optional(party.email_enc), "sms": vault.decrypt_optional(party.phone_enc),
+                   "letter": vault.decrypt_optional(party.address_enc)}[notice.channel]
+    else:
+        staff = session.get(Staff, notice.recipient_staff_id)
+        name, address = staff.display_name, staff.email if notice.channel == "email" else None
+    return Outgoing(notice_id=notice.id, key=notice.idempotency_key, message_id=notice.message_id, channel=notice.channel,
+                    recipient_name=name, address=address, subject=vault.decrypt(notice.subject_enc),
+                    body=vault.decrypt(notice.body_enc), language=notice.language, emergency=notice.emergency, when=now)
+
+
+def group_of(notice: Notice) -> str:
+    """Notices to one recipient about one thing share a group: every channel and every fallback."""
+    return "/".join(notice.idempotency_key.split("/")[:4])
+
+
+def _group(session: Session, notice: Notice) -> list[Notice]:
+    prefix = group_of(notice)
+    return list(session.execute(select(Notice).where(
+        or_(Notice.idempotency_key == prefix, Notice.idempotency_key.like(prefix.replace("%", r"\%") + "/%")))).scalars())
+
+
+def fall_back(session: Session, vault: Vault, notice: Notice, now: datetime, settings: Mapping[str, str]) -> int:
+    """Queue the same notice on the recipient's next untried channel (a letter last). 1 if queued."""
+    from engine.outbox import requeue_on_channel
+
+    chosen = ["letter"]
+    if notice.recipient_party_id:
+        party = session.get(Party, notice.recipient_party_id)
+        chosen = [c for c in party.channels.split(",") if c] + ["letter"]
+    tried = {n.channel for n in _group(session, notice) if n.status != "cancelled"}
+    remaining = [c for c in chosen if c not in tried]
+    if not remaining:
+        return 0
+    requeue_on_channel(session, vault, notice, remaining[0], now, settings)
+    return 1
+
+
+def fall_back_unconfirmed(session: Session, vault: Vault, now: datetime, window: timedelta,
+                          settings: Mapping[str, str]) -> int:
+    """An emergency nobody confirmed within ``window`` goes out once more as a letter
+    (Ohio's certified mail), unless a copy on any channel was confirmed."""
+    from engine.outbox import requeue_on_channel
+
+    stale = session.execute(select(Notice).where(
+        Notice.status == "sent", Notice.emergency.is_(True), Notice.sent_at <= now - window)
+        .order_by(Notice.id)).scalars().all()
+    done: set[str] = set()
+    count = 0
+    for notice in stale:
+        key = group_of(notice)
+        if key in done:
+            continue
+        done.add(key)
+        group = _group(session, notice)
+        if any(n.status == "confirmed" for n in group) or any(n.channel == "letter" for n in group):
+            continue
+        requeue_on_channel(session, vault, notice, "letter", now, settings)
+        count += 1
+    return count
+
+
+def confirm(session: Session, actor: Actor, notice_id: int, now: datetime) -> Notice:
+    """The recipient confirmed they got it (VINE's PIN): recorded, and the retries stop."""
+    require(actor, "notice.confirm")
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound(f"no notice {notice_id}; `vcase notices list` shows them")
+    if notice.status != "sent":
+        raise NotAllowed(f"notice {notice_id} is {notice.status}; only a sent notice can be confirmed")
+    notice.status, notice.confirmed_at = "confirmed", now
+    session.add(notice)
+    audit.append(session, at=now, actor=actor, action="notice.confirm", case_id=notice.case_id,
+                 process_id=notice.process_id, detail={"notice": notice.id})
+    return notice
+
+
+def review_held(session: Session, actor: Actor, notice_ids: list[int], now: datetime, release: bool,
+                reason: Optional[str]) -> int:
+    """Release held notices to go out, or discard them with a reason (victim services)."""
+    require(actor, "notice.review")
+    if not release and not (reason or "").strip():
+        raise InvalidInput("discarding needs --reason (it is kept on record)")
+    notices = [session.get(Notice, i) for i in notice_ids]
+    missing = [i for i, n in zip(notice_ids, notices) if n is None or n.status != "held"]
+    if missing:
+        raise NotAllowed(f"notice {missing[0]} is not held; `vcase notices held` lists the held ones")
+    for notice in notices:
+        if release:
+            notice.status, notice.status_reason, notice.not_before = "queued", None, max(from_db(notice.not_before), now)
+        else:
+            notice.status, notice.status_reason = "cancelled", f"discarded by {actor.login}: {reason}"[:500]
+        session.add(notice)
+        audit.append(session, at=now, actor=actor, action="notice.release" if release else "notice.discard",
+                     case_id=notice.case_id, process_id=notice.process_id, detail={"notice": notice.id, "reason": reason})
+    return len(notices)

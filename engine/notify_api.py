@@ -1,0 +1,113 @@
+"""Operations for victim notification: registrations, case events, notices, delivery.
+
+Each function takes the ``App`` and is one transaction, like the methods of
+``engine.api.App`` (kept in their own module to keep each small).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Optional
+
+from sqlalchemy import select
+
+from engine import case_events, delivery, outbox, records, runtime
+from engine import settings as settings_mod
+from engine.clock import from_db
+from engine.errors import NotFound
+from engine.models import Notice
+from engine.permissions import require
+
+
+def register(app, case_number: str, for_party: int, events: str, via: Optional[str] = None) -> dict[str, Any]:
+    return app.start(case_number, "notification", for_party, via, {"events": events})
+
+
+def record_event(app, case_number: str, type_: str, at: datetime, details: str = "") -> dict[str, Any]:
+    with app.store.write() as s:
+        return case_events.record(s, app.store.vault, app.registry, app._actor(s), case_number=case_number,
+                                  type_=type_, at=at, details=details, now=app.now())
+
+
+def correct_event(app, case_event_id: int, at: Optional[datetime] = None, details: Optional[str] = None,
+                  cancel: bool = False) -> dict[str, Any]:
+    with app.store.write() as s:
+        return case_events.correct(s, app.store.vault, app.registry, app._actor(s), case_event_id=case_event_id,
+                                   now=app.now(), at=at, details=details, cancel=cancel)
+
+
+def list_events(app, case_number: str) -> list[dict[str, Any]]:
+    with app.store.read() as s:
+        return case_events.list_events(s, app._actor(s), case_number)
+
+
+def _row(n: Notice) -> dict[str, Any]:
+    return {"id": n.id, "case_id": n.case_id, "process": n.process_id, "template": n.template, "audience": n.audience,
+            "channel": n.channel, "language": n.language, "status": n.status, "reason": n.status_reason,
+            "emergency": n.emergency, "not_before": from_db(n.not_before).isoformat(), "attempts": n.attempts,
+            "sent_at": from_db(n.sent_at).isoformat() if n.sent_at else None, "message_id": n.message_id,
+            "case_event": n.case_event_id, "fallback_of": n.fallback_of,
+            "recipient": f"party {n.recipient_party_id}" if n.recipient_party_id else f"staff {n.recipient_staff_id}"}
+
+
+def list_notices(app, case_number: Optional[str] = None, status: Optional[str] = None,
+                 process_id: Optional[int] = None, limit: int = 200) -> list[dict[str, Any]]:
+    with app.store.read() as s:
+        require(app._actor(s), "notice.read")
+        query = select(Notice).order_by(Notice.id.desc()).limit(limit)
+        if case_number:
+            query = query.where(Notice.case_id == records.case_by_number(s, case_number).id)
+        if status:
+            query = query.where(Notice.status == status)
+        if process_id:
+            query = query.where(Notice.process_id == process_id)
+        return [_row(n) for n in s.execute(query).scalars()]
+
+
+def show_notice(app, notice_id: int) -> dict[str, Any]:
+    with app.store.read() as s:
+        require(app._actor(s), "notice.read")
+        notice = s.get(Notice, notice_id)
+        if notice is None:
+            raise NotFound(f"no notice {notice_id}; `vcase notices list` shows them")
+        return {**_row(notice), "subject": app.store.vault.decrypt(notice.subject_enc),
+                "body": app.store.vault.decrypt(notice.body_enc)}
+
+
+def confirm(app, notice_id: int) -> dict[str, Any]:
+    with app.store.write() as s:
+        return _row(delivery.confirm(s, app._actor(s), notice_id, app.now()))
+
+
+def review_held(app, notice_ids: list[int], release: bool, reason: Optional[str] = None) -> int:
+    with app.store.write() as s:
+        return delivery.review_held(s, app._actor(s), notice_ids, app.now(), release, reason)
+
+
+def preview(app, template: str, party_id: int, channel: str, at: Optional[datetime] = None) -> dict[str, str]:
+    with app.store.read() as s:
+        require(app._actor(s), "notice.read")
+        return outbox.preview(s, app.store.vault, template, party_id, channel, app.now(),
+                              settings_mod.load(s, app.registry), at)
+
+
+def channels(app) -> dict[str, object]:
+    from engine.channels import from_environment
+
+    return from_environment(app.outbox)
+
+
+def deliver(app, batch: int = 50, worker: str = "", progress=None) -> delivery.DeliveryResult:
+    """Fall back on emergencies nobody confirmed in time, then send everything due now."""
+    with app.store.write() as s:
+        policy = settings_mod.load(s, app.registry)
+        window = timedelta(hours=float(policy["notices.confirm_window_hours"]))
+        fallbacks = delivery.fall_back_unconfirmed(s, app.store.vault, app.now(), window, policy)
+    result = delivery.deliver_due(app.store, app.registry, channels(app), app.now(), batch, worker, progress)
+    result.fallbacks += fallbacks
+    return result
+
+
+__all__ = ["register", "record_event", "correct_event", "list_events", "list_notices", "show_notice", "confirm",
+           "review_held", "preview", "deliver", "runtime", "Path"]
