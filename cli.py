@@ -43,7 +43,7 @@ SHORT_HELP = {
     "registration": "Register victims for notices; opt out; waive.",
     "event": "Record custody and supervision events; correct or cancel them.",
     "notices": "The outbox: list, show, confirm, review held, preview, deliver.",
-    "scheduler": "Fire timed steps that are due (one pass, or up to a date).",
+    "scheduler": "The daemon, one pass for cron, and status of workers and backlog.",
     "audit": "Verify the tamper-evident audit trail.",
     "demo": "A guided walk through vcase on a throwaway database.",
 }

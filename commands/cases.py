@@ -70,6 +70,24 @@ def case_show(case_number, as_json):
         table(out["processes"], ["id", "workflow", "state", "version", "updated_at"], title="Processes")
 
 
+@case.command("timeline")
+@click.argument("case_number")
+@json_option
+def case_timeline(case_number, as_json):
+    """What happened on a case and what is scheduled next, as your role may see it.
+
+    \b
+    Example:
+      vcase case timeline 2026-CR-0042
+    """
+    out = app().timeline(case_number)
+    if as_json:
+        return emit_json(out)
+    table(out["happened"], ["at", "what", "process", "from", "to", "by"], title="What happened")
+    click.echo()
+    table(out["scheduled"], ["at", "what", "process"], title="Scheduled next", empty="Nothing is scheduled.")
+
+
 @case.command("list")
 @json_option
 def case_list(as_json):

@@ -1,24 +1,58 @@
-"""``vcase scheduler``: fire timed steps that are due."""
+"""``vcase scheduler``: the daemon, one pass for cron, and status."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from commands.common import app, done
+from commands.common import emit_json, fields, json_option, table
+
+
+def _scheduler_app():
+    """The scheduler acts as the system: it needs the database and the key, not a staff login."""
+    from engine.api import App
+
+    app = App.from_env()
+    app.store.check_ready()
+    return app
 
 
 @click.group()
 def scheduler():
-    """Timed steps. The timers table is the truth; this only asks it what is due."""
+    """Timed steps and notice delivery. The timers table is the truth;
+    APScheduler is only the clock that asks it what is due."""
+
+
+@scheduler.command("run")
+@click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--batch", type=int, default=500, show_default=True, help="Timers per transaction.")
+def scheduler_run(interval, batch):
+    """Run the scheduler daemon until SIGTERM or Ctrl-C (then finish the batch, exit 0).
+
+    Several daemons may run on several machines against one PostgreSQL
+    database; each timer still fires exactly once.
+
+    \b
+    Example:
+      VCASE_SMTP_HOST=mail.agency.example vcase scheduler run --interval 5
+    """
+    from engine.scheduler import Daemon
+
+    if interval <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--interval")
+    code = Daemon(_scheduler_app(), interval, batch, say=lambda m: click.echo(m, err=True)).run()
+    sys.exit(code)
 
 
 @scheduler.command("tick")
 @click.option("--until", "until", default=None, metavar="DATE",
-              help="Also fire everything due up to DATE, each at its own due time, in order (previews, tests).")
-def scheduler_tick(until):
-    """Fire every timer that is due now, once, in due order (for cron).
+              help="Run a simulated clock forward to DATE, firing each timer at its own due time (previews, tests).")
+@click.option("--batch", type=int, default=500, show_default=True, help="Timers per transaction.")
+def scheduler_tick(until, batch):
+    """One pass for cron: fire every due timer once, in due order, and deliver due notices.
 
-    A timer missed during downtime fires on the next tick; the audit entry
+    A timer missed during downtime fires on the next pass; its audit entry
     records when it was due and when it fired.
 
     \b
@@ -26,15 +60,56 @@ def scheduler_tick(until):
       vcase scheduler tick
       vcase scheduler tick --until 2027-06-01
     """
-    instance = app()
-    if until is None:
-        result = instance.fire_due()
-    else:
+    from engine.scheduler import tick, worker_id
+
+    app = _scheduler_app()
+    if until is not None:
         from engine.clock import SimulatedClock, parse_when
 
         target = parse_when(until)
-        instance.clock = SimulatedClock(instance.now())
-        if target < instance.now():
-            raise click.BadParameter("--until must be in the future", param_hint="--until")
-        result = instance.run_until(target)
-    done(f"Fired {result.fired} timer(s); {result.skipped} could not apply and were recorded as cancelled.")
+        if target < app.now():
+            raise click.BadParameter("must be in the future", param_hint="--until")
+        app.clock = SimulatedClock(app.now())
+        fired = app.run_until(target)
+        click.echo(f"Ran the clock to {target.isoformat()}: fired {fired.fired} timer(s), "
+                   f"{fired.skipped} could not apply.")
+        return
+    if sys.stderr.isatty():
+        result = _tick_with_progress(app, batch)
+    else:
+        result = tick(app, worker_id(), batch, beat="one pass")
+    click.echo(result.line()[0].upper() + result.line()[1:] + ".")
+
+
+def _tick_with_progress(app, batch):
+    from rich.progress import Progress
+
+    from engine.scheduler import tick, worker_id
+
+    with Progress(transient=True) as bar:
+        tasks = {"timers": bar.add_task("timers", total=None), "notices": bar.add_task("notices", total=None)}
+        return tick(app, worker_id(), batch, progress=lambda kind, n: bar.advance(tasks[kind], n), beat="one pass")
+
+
+@scheduler.command("status")
+@json_option
+def scheduler_status(as_json):
+    """Workers alive, timers due, queued/held/failed notices, oldest overdue item.
+
+    \b
+    Example:
+      vcase scheduler status --json
+    """
+    from engine.api import App
+    from engine.scheduler import status
+
+    app = App.from_env()
+    app.store.check_ready()
+    out = status(app)
+    if as_json:
+        return emit_json(out)
+    fields(out, ["now", "due_timers", "queued_notices", "held_notices", "failed_notices", "sent_notices",
+                 "oldest_overdue", "oldest_overdue_seconds"])
+    click.echo()
+    table(out["workers"], ["worker", "status", "last_seen", "fired", "delivered"], title="Workers",
+          empty="No scheduler has run yet.")

@@ -124,6 +124,12 @@ class App:
             self._actor(s)
             return records.case_by_number(s, case_number).time_zone
 
+    def timeline(self, case_number: str) -> dict[str, Any]:
+        from engine.timeline import timeline
+
+        with self.store.read() as s:
+            return timeline(s, self.registry, self._actor(s), case_number)
+
     def list_cases(self) -> list[dict[str, Any]]:
         with self.store.read() as s:
             return records.list_cases(s, self._actor(s), self.now())

@@ -57,10 +57,11 @@ def _configure_sqlite(engine: Engine) -> None:
 def translate(exc: Exception) -> Exception:
     """Turn a driver error into the engine error a person can act on."""
     message = str(getattr(exc, "orig", exc)).lower()
-    if isinstance(exc, OperationalError) and ("locked" in message or "busy" in message):
-        return Busy("the database is busy with another vcase command; try again in a moment")
+    # before "locked": PostgreSQL's deadlock report says "blocked by process"
     if isinstance(exc, OperationalError) and ("could not serialize" in message or "deadlock" in message):
         return Conflict("another change to the same record was made at the same time; nothing was written, try again")
+    if isinstance(exc, OperationalError) and ("locked" in message or "busy" in message):
+        return Busy("the database is busy with another vcase command; try again in a moment")
     if isinstance(exc, OperationalError) and "no such table" in message:
         return SchemaError("the database has no vcase schema; run `vcase init` first")
     if isinstance(exc, IntegrityError):

@@ -88,15 +88,17 @@ def flag(name: str, *, help: str = "") -> Param:
 @dataclass(frozen=True)
 class Recipient:
     """Who a notice goes to, resolved by the engine: the victim-side party who
-    started the process, the person under supervision, the case's officer, or
-    the staff member whose login a process fact holds."""
+    started the process, the person under supervision, the case's officer, the
+    staff member whose login a process fact holds, or the victim-side party
+    whose id a process fact holds (``party_fact``)."""
 
-    kind: str  # initiator | offender | officer | staff_fact
+    kind: str  # initiator | offender | officer | staff_fact | party_fact
     fact: Optional[str] = None
+    registration: Optional[str] = None  # party_fact: only parties registered for this event type
 
     @property
     def audience(self) -> str:
-        return {"initiator": "victim", "offender": "offender"}.get(self.kind, "staff")
+        return {"initiator": "victim", "offender": "offender", "party_fact": "victim"}.get(self.kind, "staff")
 
 
 VICTIM = Recipient("initiator")
@@ -108,6 +110,14 @@ def assigned(fact: str) -> Recipient:
     return Recipient("staff_fact", fact)
 
 
+def party_fact(fact: str, *, requires_registration: Optional[str] = None) -> Recipient:
+    """The victim-side party whose id the process fact ``fact`` holds, and those who represent
+    them (a guardian, next of kin); a minor or deceased party is reached only through those.
+    With ``requires_registration``, only whoever has an active registration on the case for
+    that event type: nobody else is told anything."""
+    return Recipient("party_fact", fact, requires_registration)
+
+
 @dataclass(frozen=True)
 class Notify:
     """A notice emitted by a step: template ``<process>/<audience>/<template>``."""
@@ -115,6 +125,7 @@ class Notify:
     template: str
     to: Recipient
     emergency: bool = False
+    if_fact: Optional[str] = None  # queued only when this process fact is true (after the step's record)
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,10 @@ class Facts:
     actor_side: Optional[str]
     settings: Mapping[str, str]
     now: datetime
+    # The party the actor acts for ({} when acting as staff) and every party on the case, by id:
+    # {"id", "kind", "side", "minor", "deceased", "represents"}; never names or contact details.
+    actor_party: Mapping[str, Any] = field(default_factory=dict)
+    parties: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
 
 
 Guard = Callable[[Facts], Optional[str]]

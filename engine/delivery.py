@@ -79,8 +79,20 @@ def deliver_batch(store: Store, registry, channels: Mapping[str, object], now: d
         due = session.execute(due_query(now, limit, skip_locked=not store.is_sqlite)).scalars().all()
         settings = load(session, registry) if due else {}
         for notice in due:
+            if not store.is_sqlite and not _process_still_live(session, notice):
+                continue
             _deliver_one(session, store.vault, channels, notice, now, worker, result, settings)
     return result
+
+
+def _process_still_live(session: Session, notice: Notice) -> bool:
+    """Hold the process still while sending: a pause or withdrawal waits for this commit, and a
+    process being changed right now (locked) is skipped until the next pass. Never waits."""
+    if notice.process_id is None:
+        return True
+    state = session.execute(select(Process.state).where(Process.id == notice.process_id)
+                            .with_for_update(read=True, skip_locked=True)).scalar()
+    return state is not None and state != PAUSED
 
 
 def deliver_due(store: Store, registry, channels: Mapping[str, object], now: datetime, batch: int = 50,

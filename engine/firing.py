@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from engine import runtime, timers
 from engine.clock import from_db
 from engine.db import Store
 from engine.errors import VcaseError
-from engine.models import Timer
+from engine.models import Process, Timer
 from engine.permissions import SYSTEM
 from engine.registry import Registry
 
@@ -38,8 +38,10 @@ def fire_batch(store: Store, registry: Registry, now: datetime, limit: int = 500
     """Fire up to ``limit`` timers due at ``now``, oldest first, in one transaction."""
     result = BatchResult()
     with store.write() as session:
-        for timer in timers.due(session, now, limit, skip_locked=not store.is_sqlite):
+        for timer in _in_case_order(session, timers.due(session, now, limit, skip_locked=not store.is_sqlite)):
             due_at = from_db(timer.due_at)
+            if not store.is_sqlite and not _lock_process(session, timer.process_id):
+                continue  # someone is changing that process right now (a withdrawal?): next tick
             savepoint = session.begin_nested()
             try:
                 if not timers.claim(session, timer.id, now):
@@ -57,6 +59,23 @@ def fire_batch(store: Store, registry: Registry, now: datetime, limit: int = 500
                                 .execution_options(synchronize_session=False))
                 result.skipped += 1
     return result
+
+
+def _in_case_order(session, due: list[Timer]) -> list[Timer]:
+    """A batch is applied case by case (due order within a case), so every worker takes the
+    per-case audit locks in the same order and two workers can never deadlock."""
+    if not due:
+        return due
+    cases = dict(session.execute(select(Process.id, Process.case_id)
+                                 .where(Process.id.in_({t.process_id for t in due}))).all())
+    return sorted(due, key=lambda t: (cases.get(t.process_id, 0), t.due_at, t.id))
+
+
+def _lock_process(session, process_id: int) -> bool:
+    """Lock the timer's process without waiting. A worker holding timer locks never waits
+    for a process lock, so it cannot deadlock with a withdrawal (process, then timers)."""
+    return session.execute(select(Process.id).where(Process.id == process_id)
+                           .with_for_update(skip_locked=True)).first() is not None
 
 
 def fire_due(store: Store, registry: Registry, now: datetime, batch: int = 500) -> BatchResult:

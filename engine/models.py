@@ -158,7 +158,10 @@ class Process(SQLModel, table=True):
             ["initiator_party_id", "initiator_side"], ["party.id", "party.side"], name="process_initiator_party"
         ),
         CheckConstraint(
-            "NOT victim_initiated OR initiator_side = 'victim'", name="victim_process_started_by_victim_side"
+            # NULLs spelled out: a CHECK passes on NULL, and the composite FK is skipped when a column is NULL
+            "NOT victim_initiated OR (initiator_side IS NOT NULL AND initiator_side = 'victim' "
+            "AND initiator_party_id IS NOT NULL)",
+            name="victim_process_started_by_victim_side",
         ),
         CheckConstraint(
             "(state = 'paused') = (paused_from IS NOT NULL)", name="paused_remembers_where_from"

@@ -54,6 +54,13 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
         return [(party, _party_channels(party, spec.emergency))] if party else []
     if kind == "offender":
         return [(offender_party(session, case.id), ["letter"])]
+    if kind == "party_fact":
+        from engine.letters import registered_for, reached_through
+
+        parties = reached_through(session, case.id, (process.data or {}).get(spec.to.fact or ""))
+        if spec.to.registration:
+            parties = [p for p in parties if registered_for(session, case.id, p.id, spec.to.registration)]
+        return [(p, _party_channels(p, spec.emergency)) for p in parties]
     if kind == "officer":
         staff = [session.get(Staff, case.officer_id)]
     else:
@@ -120,6 +127,8 @@ def queue(
     moment = parse_when(appointment) if appointment else None
     queued = []
     for index, spec in enumerate(specs):
+        if spec.if_fact and not (process.data or {}).get(spec.if_fact):
+            continue
         for row, channels in _recipients(session, vault, spec, process, case):
             audience = spec.to.audience
             context = build_context(vault, audience, row, case, process, event, previous, now, settings, moment)

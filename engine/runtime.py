@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from engine import audit, documents, outbox, records, timers
@@ -25,7 +25,7 @@ from engine.definition import (
     PAUSE, PAUSED, RESUME, START, WITHDRAW, WITHDRAWN, Allow, Facts, Notify, Param, Step, Workflow,
 )
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotPermitted
-from engine.models import Case, Process, WorkflowPin
+from engine.models import Case, Party, Process, WorkflowPin
 from engine.permissions import Actor
 from engine.registry import Compiled, Registry
 
@@ -194,8 +194,12 @@ def _guard(guards, event: str, facts: Facts) -> None:
 
 
 def _facts(session, case: Case, state: str, data, values, actor: Actor, policy, now: datetime) -> Facts:
+    parties = {p.id: {"id": p.id, "kind": p.kind, "side": p.side, "minor": p.is_minor, "deceased": p.is_deceased,
+                      "represents": p.represents_id}
+               for p in session.execute(select(Party).where(Party.case_id == case.id)).scalars()}
     return Facts(state=state, data=data, params=values, case=records.case_facts(session, case, now),
-                 actor_role=actor.role, actor_side=actor.party_side, settings=policy, now=now)
+                 actor_role=actor.role, actor_side=actor.party_side, settings=policy, now=now,
+                 actor_party=parties.get(actor.party_id, {}) if actor.party_id is not None else {}, parties=parties)
 
 
 def _parse(session: Session, specs: tuple[Param, ...], raw: Mapping[str, Any], tz: str) -> dict[str, Any]:

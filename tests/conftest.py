@@ -116,9 +116,9 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def admin(store, clock) -> App:
+def admin(store, clock, tmp_path) -> App:
     """An App acting as the first admin, with the standard staff added."""
-    app = App(store, default(), clock, login="ada")
+    app = App(store, default(), clock, login="ada", outbox=tmp_path / "outbox")
     with store.write() as session:
         from engine.records import bootstrap_admin
 

@@ -37,6 +37,9 @@ class SmtpSink:
         self.messages = []
         self.refuse: dict[str, str] = {}
         self.fail_next = 0
+        self.delay = 0.0  # seconds each message takes (to make a pass last)
+        self.gate = None  # a threading.Event each message waits for
+        self.waiting = 0
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -46,12 +49,23 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import time
+
         if self.fail_next:
             self.fail_next -= 1
             return "451 try again later"
+        if self.gate is not None:
+            self.waiting += 1
+            while not self.gate.is_set():
+                await asyncio.sleep(0.01)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         from email import message_from_bytes, policy
 
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        message.received_at = time.monotonic()
+        self.messages.append(message)
         return "250 OK"
 
     def to(self, address: str):

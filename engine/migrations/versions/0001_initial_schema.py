@@ -193,7 +193,7 @@ def upgrade() -> None:
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(state = 'paused') = (paused_from IS NOT NULL)", name='paused_remembers_where_from'),
-    sa.CheckConstraint("NOT victim_initiated OR initiator_side = 'victim'", name='victim_process_started_by_victim_side'),
+    sa.CheckConstraint("NOT victim_initiated OR (initiator_side IS NOT NULL AND initiator_side = 'victim' AND initiator_party_id IS NOT NULL)", name='victim_process_started_by_victim_side'),
     sa.CheckConstraint('version >= 1', name='process_version_positive'),
     sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
     sa.ForeignKeyConstraint(['initiator_party_id', 'initiator_side'], ['party.id', 'party.side'], name='process_initiator_party'),

@@ -1,0 +1,163 @@
+"""The scheduler: APScheduler is the clock, the database is the truth.
+
+``tick()`` is one pass: fire every due timer, deliver every due notice, beat
+the heart. ``Daemon`` runs ticks from an APScheduler interval job plus a
+cron-style sweep. APScheduler's job store (in memory, per process) holds only
+these fixed jobs, never per-case timers, so nothing is lost to a job store
+and several daemons on several machines share the one database safely: the
+database's guarded updates and row locks decide who fires what.
+
+Catch-up: the jobs have no misfire grace limit and coalesce, and a late tick
+fires every overdue timer once, oldest first; the audit entry records when
+each was due and when it fired.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional
+
+from sqlalchemy import func, select
+
+from engine.clock import from_db
+from engine.models import Notice, Timer, Worker
+
+HEARTBEAT_STALE = timedelta(minutes=2)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class TickResult:
+    fired: int = 0
+    skipped: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def line(self) -> str:
+        return (f"fired {self.fired} timer(s) ({self.skipped} could not apply), delivered {self.sent} notice(s) "
+                f"({self.retried} retrying, {self.failed} failed)")
+
+
+def tick(app, worker: str = "", batch: int = 500, stop: Optional[threading.Event] = None,
+         progress: Optional[Callable[[str, int], None]] = None, beat: str = "running") -> TickResult:
+    """One pass: due timers, then due notices, in bounded batches; stops between batches when asked."""
+    from engine import notify_api
+    from engine.firing import fire_batch
+
+    result = TickResult()
+    while not (stop and stop.is_set()):
+        fired = fire_batch(app.store, app.registry, app.now(), batch)
+        result.fired += fired.fired
+        result.skipped += fired.skipped
+        if progress:
+            progress("timers", fired.fired + fired.skipped)
+        if fired.fired + fired.skipped < batch:
+            break
+    if not (stop and stop.is_set()):
+        delivered = notify_api.deliver(app, batch=min(batch, 50), worker=worker,
+                                       progress=(lambda n: progress("notices", n)) if progress else None)
+        result.sent, result.retried, result.failed = delivered.sent, delivered.retried, delivered.failed
+    if worker:
+        heartbeat(app, worker, result, status=beat)
+    return result
+
+
+def heartbeat(app, worker: str, result: Optional[TickResult] = None, status: str = "running") -> None:
+    now = app.now()
+    with app.store.write() as session:
+        row = session.get(Worker, worker)
+        if row is None:
+            parts = worker.split(":")
+            pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            row = Worker(id=worker, host=parts[0], pid=pid, started_at=now, last_seen=now)
+        row.last_seen, row.status = now, status
+        if result:
+            row.fired += result.fired
+            row.delivered += result.sent
+        session.add(row)
+
+
+def status(app) -> dict[str, Any]:
+    """Workers, what is due, queued and failed notices, and the oldest overdue item."""
+    from engine.permissions import require
+
+    now = app.now()
+    with app.store.read() as s:
+        require(app._actor(s), "scheduler.status")
+        workers = [{"worker": w.id, "status": w.status if w.status != "running" or now - from_db(w.last_seen) < HEARTBEAT_STALE
+                    else "silent", "last_seen": from_db(w.last_seen).isoformat(), "started_at": from_db(w.started_at).isoformat(),
+                    "fired": w.fired, "delivered": w.delivered}
+                   for w in s.execute(select(Worker).order_by(Worker.last_seen.desc())).scalars()]
+        due_timers = s.execute(select(func.count()).select_from(Timer).where(
+            Timer.status == "pending", Timer.due_at <= now)).scalar_one()
+        oldest_timer = from_db(s.execute(select(func.min(Timer.due_at)).where(
+            Timer.status == "pending", Timer.due_at <= now)).scalar())
+        counts = dict(s.execute(select(Notice.status, func.count()).group_by(Notice.status)).all())
+        oldest_notice = from_db(s.execute(select(func.min(Notice.not_before)).where(
+            Notice.status == "queued", Notice.not_before <= now)).scalar())
+    overdue = [x for x in (oldest_timer, oldest_notice) if x is not None]
+    return {
+        "now": now.isoformat(), "workers": workers, "due_timers": due_timers,
+        "queued_notices": counts.get("queued", 0), "held_notices": counts.get("held", 0),
+        "failed_notices": counts.get("failed", 0), "sent_notices": counts.get("sent", 0) + counts.get("confirmed", 0),
+        "oldest_overdue": min(overdue).isoformat() if overdue else None,
+        "oldest_overdue_seconds": int((now - min(overdue)).total_seconds()) if overdue else 0,
+    }
+
+
+class Daemon:
+    """``vcase scheduler run``: ticks every ``interval`` seconds until SIGTERM/SIGINT."""
+
+    def __init__(self, app, interval: float = 5.0, batch: int = 500, say: Callable[[str], None] = print):
+        self.app, self.interval, self.batch, self.say = app, interval, batch, say
+        self.worker = worker_id()
+        self.stop = threading.Event()
+
+    def _tick(self) -> None:
+        try:
+            result = tick(self.app, self.worker, self.batch, self.stop)
+        except Exception as exc:  # a failed pass is retried on the next; it never kills the daemon
+            self.say(f"tick failed, will retry: {type(exc).__name__}: {exc}")
+            return
+        if result.fired or result.sent or result.failed:
+            self.say(result.line())
+
+    def _sweep(self) -> None:
+        try:
+            heartbeat(self.app, self.worker)
+        except Exception as exc:
+            self.say(f"heartbeat failed: {exc}")
+
+    def run(self) -> int:
+        import signal
+
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.memory import MemoryJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()}, executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone="UTC")
+        scheduler.add_job(self._tick, "interval", seconds=self.interval, id="fire_and_deliver",
+                          next_run_time=datetime.now().astimezone())
+        scheduler.add_job(self._sweep, "interval", seconds=max(self.interval * 3, 10), id="heartbeat")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop.set())
+        heartbeat(self.app, self.worker)
+        scheduler.start()
+        self.say(f"scheduler {self.worker} running: every {self.interval:g}s; stop with Ctrl-C or SIGTERM")
+        self.stop.wait()
+        self.say("stopping: finishing the current batch")
+        scheduler.shutdown(wait=True)
+        heartbeat(self.app, self.worker, status="stopped")
+        self.say("stopped")
+        return 0
