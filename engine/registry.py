@@ -18,7 +18,7 @@ from typing import Optional
 from engine.definition import PAUSED, RESUME, Workflow, check
 from engine.errors import NotAllowed, NotFound
 
-BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue")
+BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue", "workflows.letter_bank")
 
 
 @dataclass
