@@ -7,12 +7,11 @@ Each function takes the ``App`` and is one transaction, like the methods of
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Optional
 
 from sqlalchemy import select
 
-from engine import case_events, delivery, outbox, records, runtime
+from engine import case_events, delivery, outbox, records
 from engine import settings as settings_mod
 from engine.clock import from_db
 from engine.errors import NotFound
@@ -110,4 +109,4 @@ def deliver(app, batch: int = 50, worker: str = "", progress=None) -> delivery.D
 
 
 __all__ = ["register", "record_event", "correct_event", "list_events", "list_notices", "show_notice", "confirm",
-           "review_held", "preview", "deliver", "runtime", "Path"]
+           "review_held", "preview", "deliver"]

@@ -16,10 +16,9 @@ from engine import timers as timers_mod
 from engine import settings as settings_mod
 from engine.clock import from_db
 from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW
-from engine.errors import NotAllowed, NotPermitted
 from engine.models import AuditEntry, Case, Process
 from engine.permissions import Actor
-from engine.records import case_by_number, case_facts
+from engine.records import case_by_number
 from engine.registry import Registry
 from engine.runtime import _allowed, _facts, check_readable, load_process
 

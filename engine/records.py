@@ -17,7 +17,7 @@ from engine import audit
 from engine.clock import from_db, zone
 from engine.crypto import Vault
 from engine.errors import InvalidInput, NotFound, NotPermitted
-from engine.models import CHANNELS, LANGUAGES, PARTY_KINDS, ROLES, VICTIM_SIDE_KINDS, Case, Party, ProtectiveOrder, Staff
+from engine.models import CHANNELS, LANGUAGES, ROLES, VICTIM_SIDE_KINDS, Case, Party, ProtectiveOrder, Staff
 from engine.permissions import Actor, require
 
 VICTIM_READERS = frozenset({"advocate", "victim_services", "facilitator", "admin", "officer"})
