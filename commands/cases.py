@@ -44,6 +44,26 @@ def case_transfer(case_number, officer, time_zone):
     done(f"Case {out['case_number']} now with {out['officer']} ({out['time_zone']}).")
 
 
+@case.command("supervision")
+@click.argument("case_number")
+@click.option("--ends", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The date supervision ends (YYYY-MM-DD).")
+@click.option("--clear", is_flag=True, help="Forget the end date (supervision continues).")
+def case_supervision(case_number, ends, clear):
+    """Record when supervision ends (officers and admins).
+
+    The letter bank's retention policy `end_of_supervision` expires held
+    letters after this date.
+
+    \b
+    Example:
+      vcase case supervision 2026-CR-0042 --ends 2029-06-30
+    """
+    if bool(ends) == clear:
+        raise click.UsageError("give --ends DATE or --clear")
+    out = app().set_supervision_end(case_number, None if clear else ends.date())
+    done(f"Case {out['case_number']}: supervision ends {out['supervision_ends_on'] or 'not set'}.")
+
+
 @case.command("show")
 @click.argument("case_number")
 @json_option
@@ -61,7 +81,7 @@ def case_show(case_number, as_json):
     if as_json:
         return emit_json(out)
     fields(out, ["case_number", "supervised_person", "officer", "time_zone", "ipv", "order_active",
-                 "misconduct_toward_victim", "opened"])
+                 "misconduct_toward_victim", "supervision_ends_on", "opened"])
     if "parties" in out:
         click.echo()
         table(out["parties"], ["id", "kind", "name", "represents", "channels", "language"], title="Parties")

@@ -98,6 +98,11 @@ class App:
                                          time_zone=time_zone)
             return records.case_view(s, case, self.now())
 
+    def set_supervision_end(self, case_number: str, ends_on: Optional[date]) -> dict[str, Any]:
+        with self.store.write() as s:
+            case = records.set_supervision_end(s, self._actor(s), case_number, self.now(), ends_on)
+            return records.case_view(s, case, self.now())
+
     def set_safety(self, case_number: str, ipv: Optional[bool] = None, misconduct: Optional[bool] = None,
                    order: Optional[tuple[str, date, Optional[date]]] = None) -> dict[str, Any]:
         with self.store.write() as s:

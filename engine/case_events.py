@@ -35,7 +35,8 @@ SENT = ("sending", "sent", "confirmed")
 
 
 def event_types(registry: Registry) -> list[str]:
-    return sorted({t for c in registry.all() for t in c.workflow.listens})
+    """The types a case event may have: what the newest definitions listen for."""
+    return sorted({t for name in registry.names() for t in registry.latest(name).workflow.listens})
 
 
 def record(session: Session, vault: Vault, registry: Registry, actor: Actor, *, case_number: str, type_: str,
@@ -62,12 +63,12 @@ def _fan_out(session: Session, vault: Vault, registry: Registry, event: CaseEven
     earlier version of it and are sent the correction step instead."""
     policy = settings_mod.load(session, registry)
     notified, advance = 0, 0
-    for compiled in registry.all():
-        wf = compiled.workflow
-        step_event = wf.listens.get(event.type)
-        if not step_event:
-            continue
-        for process in _live(session, event.case_id, wf.name):
+    for name in registry.names():
+        for process in _live(session, event.case_id, name):
+            wf = registry.get(process.workflow, process.workflow_version).workflow  # the rules it started under
+            step_event = wf.listens.get(event.type)
+            if not step_event:
+                continue
             step = "notify_correction" if process.id in corrected else step_event
             try:
                 out = runtime.apply(session, vault, registry, process_id=process.id, event=step, actor=SYSTEM,
@@ -103,7 +104,7 @@ def _arm_advance(session, wf, process: Process, event: CaseEvent, now: datetime,
 
 
 def _emergencies(registry: Registry) -> frozenset[str]:
-    return frozenset(t for c in registry.all() for t in c.workflow.emergencies)
+    return frozenset(t for name in registry.names() for t in registry.latest(name).workflow.emergencies)
 
 
 def _mass_guard(session: Session, event: CaseEvent, now: datetime, policy, emergency: bool) -> int:

@@ -126,6 +126,7 @@ class Notify:
     to: Recipient
     emergency: bool = False
     if_fact: Optional[str] = None  # queued only when this process fact is true (after the step's record)
+    items: Optional[str] = None  # a process fact holding a list of codes the template spells out (``items``)
 
 
 @dataclass(frozen=True)

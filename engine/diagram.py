@@ -8,10 +8,13 @@ from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW, WITHDRAWN, Workfl
 def mermaid(wf: Workflow) -> str:
     """``stateDiagram-v2`` text: every step, plus the generic pause/resume/withdraw."""
     lines = ["stateDiagram-v2", f"    %% {wf.name} v{wf.version}: {wf.title}", f"    [*] --> {wf.initial}"]
+    # One line per (from, to): Mermaid draws only the last of several edges between the same two
+    # states (mermaid-js/mermaid#6132), so parallel events share one label, a line each.
+    pairs: dict[tuple[str, str], list[str]] = {}
     for src, event, dst in wf.edges():
-        if event in (PAUSE, RESUME, WITHDRAW):
-            continue
-        lines.append(f"    {src} --> {dst}: {event}")
+        if event not in (PAUSE, RESUME, WITHDRAW):
+            pairs.setdefault((src, dst), []).append(event)
+    lines += [f"    {src} --> {dst}: {'<br/>'.join(events)}" for (src, dst), events in pairs.items()]
     live = [s for s in wf.state_names if s not in wf.finals and s != PAUSED]
     if wf.pausable:
         lines += [f"    {s} --> {PAUSED}: pause" for s in live]

@@ -22,6 +22,10 @@ class NotPermitted(VcaseError):
     """The actor's role or the side they act for may not do this."""
 
 
+class Hidden(NotFound, NotPermitted):
+    """A record the actor may not know exists, refused in the same words as a missing one."""
+
+
 class NotAllowed(VcaseError):
     """The event does not apply in the process's current state, or a guard refused it."""
 

@@ -24,7 +24,7 @@ from engine import documents, processes, runtime
 from engine.clock import from_db
 from engine.definition import SYSTEM_ROLE, Workflow
 from engine.errors import NotAllowed, NotFound, NotPermitted
-from engine.models import Party, Process, Registration
+from engine.models import Party, Process
 from engine.permissions import Actor, resolve
 
 WORKFLOW = "letter_bank"
@@ -35,12 +35,8 @@ REGISTRATION_WORKFLOW = "notification"  # registrations made with `vcase registr
 # -- generic helpers -------------------------------------------------------------------
 
 def registered_for(session: Session, case_id: int, party_id: int, event_type: str) -> bool:
-    """True if the party has an active registration on the case that lists ``event_type``:
-    a ``registration`` row, or a live (not paused) notification registration process."""
-    rows = session.execute(select(Registration.events).where(
-        Registration.case_id == case_id, Registration.party_id == party_id, Registration.active.is_(True))).scalars()
-    if any(event_type in (e.strip() for e in events.split(",")) for events in rows):
-        return True
+    """True if the party has a live (not paused) notification registration on the case that
+    lists ``event_type``."""
     live = session.execute(select(Process).where(
         Process.case_id == case_id, Process.workflow == REGISTRATION_WORKFLOW, Process.initiator_party_id == party_id,
         Process.terminal.is_(False), Process.state != "paused")).scalars()
@@ -129,7 +125,7 @@ def send(app, process_id: int, event: str, for_party: Optional[int] = None, via:
             out = runtime.apply(s, app.store.vault, app.registry, process_id=process_id, event=event, actor=actor,
                                 now=app.now(), params=params, document=document)
             return _outcome(s, out, wf, actor)
-        if not _ever_admitted(wf, event, actor):
+        if not runtime.ever_admits(wf, actor, event):
             raise NotPermitted(f"{actor.describe()} is not permitted to {event} a letter")
         try:
             out = runtime.apply(s, app.store.vault, app.registry, process_id=process_id, event=event, actor=actor,
@@ -138,13 +134,6 @@ def send(app, process_id: int, event: str, for_party: Optional[int] = None, via:
             raise NotAllowed(f"Can't {event} letter {process_id} now; victim services can tell you why.",
                              event=event) from None
         return _outcome(s, out, wf, actor)
-
-
-def _ever_admitted(wf: Workflow, event: str, actor: Actor) -> bool:
-    """Whether any state of ``wf`` admits ``actor`` for ``event`` (an answer that reveals no state)."""
-    generic = {"pause": wf.pause_by, "resume": wf.resume_by, "withdraw": wf.withdraw_by}
-    allows = list(generic.get(event, ())) + [a for st in wf.steps if st.event == event for a in st.by]
-    return any(a.admits(actor.role, actor.party_side) for a in allows)
 
 
 def show(app, process_id: int) -> dict[str, Any]:

@@ -290,6 +290,8 @@ class Notice(SQLModel, table=True):
     status_reason: Optional[str] = None
     subject_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     body_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The first rendering's inputs (encrypted JSON), so a fallback on another channel says the same.
+    context_enc: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     not_before: datetime = Field(sa_column=_utc())
     created_at: datetime = Field(sa_column=_utc())
     attempts: int = 0
@@ -370,29 +372,3 @@ class Document(SQLModel, table=True):
     size: int
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=_utc())
-
-
-class Registration(SQLModel, table=True):
-    """A victim-side party's choice to be told about events on a case.
-
-    ``events`` is a comma-separated list of event types (``letter_held`` for
-    the letter bank's opt-in notice). Only victim-side parties register: the
-    composite foreign key and the check make that a schema rule.
-    """
-
-    __tablename__ = "registration"
-    __table_args__ = (
-        ForeignKeyConstraint(["party_id", "party_side"], ["party.id", "party.side"], name="registration_party"),
-        CheckConstraint("party_side = 'victim'", name="registration_victim_side_only"),
-        CheckConstraint("active OR ended_reason IS NOT NULL", name="registration_end_has_reason"),
-        Index("registration_case_active", "case_id", "active"),
-    )
-    id: Optional[int] = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="case_file.id")
-    party_id: int
-    party_side: str = Field(default="victim", max_length=8)
-    events: str = Field(max_length=1000)
-    active: bool = True
-    ended_reason: Optional[str] = Field(default=None, max_length=32)
-    created_at: datetime = Field(sa_column=_utc())
-    ended_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())

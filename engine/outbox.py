@@ -10,6 +10,7 @@ audience only (``notices.contexts``).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Optional
 
@@ -79,7 +80,7 @@ def _who(vault: Vault, row: Any, case: Case) -> tuple[str, str, str]:
 
 def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Optional[Process],
                   event: Optional[CaseEvent], previous: Optional[CaseEvent], now: datetime,
-                  settings: Mapping[str, str], appointment: Optional[datetime]):
+                  settings: Mapping[str, str], appointment: Optional[datetime], items=()):
     """The audience's context type, filled with only the fields it has."""
     from notices import contexts
 
@@ -92,6 +93,7 @@ def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Op
         process_ref=f"{process.workflow} #{process.id}" if process else "", state=process.state if process else "",
         details=event.details if event else "",
         previous=contexts.format_moment(from_db(previous.at), language, tz) if previous else "",
+        items=contexts.codes(items),
     )
     wanted = contexts.field_names(audience)
     return contexts.CONTEXTS[audience](**{k: v for k, v in values.items() if k in wanted})
@@ -103,13 +105,15 @@ def _add(session: Session, vault: Vault, *, key: str, template: str, audience: s
     from notices import contexts, render
 
     _, language, tz = _who(vault, row, case)
-    rendered = render.render(f"{language}/{template}.{channel}", contexts.as_dict(context))
+    values = contexts.as_dict(context)
+    rendered = render.render(f"{language}/{template}.{channel}", values)
     is_party = isinstance(row, Party)
     notice = Notice(
         idempotency_key=key, case_id=case.id, process_id=process.id if process else None,
         recipient_party_id=row.id if is_party else None, recipient_staff_id=None if is_party else row.id,
         audience=audience, template=template, language=language, channel=channel, emergency=emergency,
         subject_enc=vault.encrypt(rendered.subject), body_enc=vault.encrypt(rendered.body),
+        context_enc=vault.encrypt(json.dumps(values)),
         not_before=now if emergency else quiet_until(now, tz, settings["notices.quiet_start"], settings["notices.quiet_end"]),
         created_at=now, case_event_id=case_event_id, fallback_of=fallback_of,
     )
@@ -131,7 +135,8 @@ def queue(
             continue
         for row, channels in _recipients(session, vault, spec, process, case):
             audience = spec.to.audience
-            context = build_context(vault, audience, row, case, process, event, previous, now, settings, moment)
+            items = (process.data or {}).get(spec.items) if spec.items else ()
+            context = build_context(vault, audience, row, case, process, event, previous, now, settings, moment, items)
             for channel in channels:
                 who = f"{'p' if isinstance(row, Party) else 's'}{row.id}"
                 queued.append(_add(
@@ -145,13 +150,18 @@ def queue(
 
 def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: str, now: datetime,
                        settings: Mapping[str, str]) -> Notice:
-    """The same notice, rendered anew for another channel (a fallback)."""
+    """The same notice, rendered anew for another channel (a fallback) from the same inputs."""
+    from notices import contexts
+
     case = session.get(Case, notice.case_id)
     process = session.get(Process, notice.process_id) if notice.process_id else None
     row = session.get(Party, notice.recipient_party_id) if notice.recipient_party_id else session.get(Staff, notice.recipient_staff_id)
     event = session.get(CaseEvent, notice.case_event_id) if notice.case_event_id else None
     previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
-    context = build_context(vault, notice.audience, row, case, process, event, previous, now, settings, None)
+    if notice.context_enc is not None:
+        context = contexts.from_dict(notice.audience, json.loads(vault.decrypt(notice.context_enc)))
+    else:  # a notice queued before revision 0002 kept no context
+        context = build_context(vault, notice.audience, row, case, process, event, previous, now, settings, None)
     fallback = _add(session, vault, key=f"{notice.idempotency_key}/fallback/{channel}", template=notice.template,
                     audience=notice.audience, row=row, case=case, process=process, channel=channel, context=context,
                     emergency=notice.emergency, now=now, settings=settings, case_event_id=notice.case_event_id,

@@ -113,6 +113,18 @@ def transfer_case(session: Session, actor: Actor, case_number: str, now: datetim
     return case
 
 
+def set_supervision_end(session: Session, actor: Actor, case_number: str, now: datetime, ends_on: Optional[date]) -> Case:
+    """The date supervision ends (None: not set). The letter bank's retention policy reads it."""
+    require(actor, "case.open")
+    case = case_by_number(session, case_number)
+    case.supervision_ends_on = ends_on
+    session.add(case)
+    session.flush()
+    audit.append(session, at=now, actor=actor, action="case.supervision_end", case_id=case.id,
+                 detail={"supervision_ends_on": ends_on.isoformat() if ends_on else None})
+    return case
+
+
 def case_by_number(session: Session, case_number: str) -> Case:
     case = session.execute(select(Case).where(Case.case_number == case_number)).scalar_one_or_none()
     if case is None:
@@ -180,6 +192,7 @@ def case_view(session: Session, case: Case, now: datetime) -> dict[str, Any]:
         "officer": officer.login if officer else None, "time_zone": case.time_zone,
         "ipv": case.ipv, "order_active": facts["order_active"],
         "misconduct_toward_victim": case.misconduct_toward_victim,
+        "supervision_ends_on": case.supervision_ends_on.isoformat() if case.supervision_ends_on else None,
         "opened": from_db(case.created_at).isoformat(),
     }
 

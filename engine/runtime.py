@@ -24,7 +24,7 @@ from engine.crypto import Vault
 from engine.definition import (
     PAUSE, PAUSED, RESUME, START, WITHDRAW, WITHDRAWN, Allow, Facts, Notify, Param, Step, Workflow,
 )
-from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound, NotPermitted
+from engine.errors import Conflict, Hidden, InvalidInput, NotAllowed, NotFound, NotPermitted
 from engine.models import Case, Party, Process, WorkflowPin
 from engine.permissions import Actor
 from engine.registry import Compiled, Registry
@@ -43,17 +43,38 @@ class Outcome:
     notices: list[int] = field(default_factory=list)
 
 
+def _missing(process_id: int) -> str:
+    return f"no process {process_id} that you may see; `vcase process list CASE` shows the ones you may"
+
+
 def load_process(session: Session, process_id: int) -> Process:
     process = session.get(Process, process_id)
     if process is None:
-        raise NotFound(f"no process {process_id}; `vcase process list CASE` shows a case's processes")
+        raise NotFound(_missing(process_id))
     return process
 
 
+def reads(wf: Workflow, actor: Actor) -> bool:
+    return actor.role in wf.readers or actor.role == "system"
+
+
 def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None) -> None:
-    if actor.role not in wf.readers and actor.role != "system":
-        what = f"process {process_id}" if process_id else f"{wf.name} processes"
-        raise NotPermitted(f"{actor.role} is not permitted to read {what}")
+    """Refuse a read by a role outside the definition's readers. A single process is refused in
+    the words used for one that does not exist, so the refusal does not tell that it does."""
+    if reads(wf, actor):
+        return
+    if process_id is not None:
+        raise Hidden(_missing(process_id))
+    raise NotPermitted(f"{actor.role} is not permitted to read {wf.name} processes")
+
+
+def ever_admits(wf: Workflow, actor: Actor, event: Optional[str] = None) -> bool:
+    """Whether some state of ``wf`` lets ``actor`` send ``event`` (any event if None): an answer
+    that depends on the definition only, never on a process's state."""
+    generic = {PAUSE: wf.pause_by, RESUME: wf.resume_by, WITHDRAW: wf.withdraw_by}
+    allows = [a for e, by in generic.items() if event in (None, e) for a in by]
+    allows += [a for st in wf.steps if event in (None, st.event) for a in st.by]
+    return any(a.admits(actor.role, actor.party_side) for a in allows)
 
 
 def start(session: Session, vault: Vault, registry: Registry, *, case_number: str, workflow: str, actor: Actor,
@@ -95,11 +116,34 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
           now: datetime, params: Optional[Mapping[str, Any]] = None, expected_version: Optional[int] = None,
           timer: Optional[Mapping[str, Any]] = None, document: Optional[str] = None,
           case_event_id: Optional[int] = None) -> Outcome:
-    """Apply ``event`` to a process; refuse with nothing written if it may not happen."""
+    """Apply ``event`` to a process; refuse with nothing written if it may not happen.
+
+    An actor outside the definition's readers (an officer submitting a letter for its writer)
+    may act where a step allows it, but every refusal they get is free of the process's state
+    and workflow; one who may neither read nor act is told the process does not exist."""
     now = require_utc(now, "now")
     process = load_process(session, process_id)
     compiled = registry.get(process.workflow, process.workflow_version)
     wf = compiled.workflow
+    if reads(wf, actor):
+        return _apply(session, vault, registry, compiled, process, event, actor, now, params, expected_version, timer,
+                      document, case_event_id)
+    if not ever_admits(wf, actor):
+        raise Hidden(_missing(process_id))
+    if not ever_admits(wf, actor, event):
+        raise NotPermitted(f"{actor.describe()} is not permitted to {event} process {process_id}")
+    try:
+        return _apply(session, vault, registry, compiled, process, event, actor, now, params, expected_version, timer,
+                      document, case_event_id)
+    except (NotAllowed, NotPermitted):
+        raise NotAllowed(f"Can't {event} process {process_id} now; nothing was written, and its state is not "
+                         "shown to your role: ask the staff who run it.", event=event) from None
+
+
+def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compiled, process: Process, event: str, actor: Actor,
+           now: datetime, params, expected_version, timer, document, case_event_id) -> Outcome:
+    wf = compiled.workflow
+    process_id = process.id
     _pin(session, wf)
     source = process.state
     if expected_version is not None and expected_version != process.version:
@@ -293,4 +337,4 @@ def _notify(session, vault, wf: Workflow, specs, process: Process, case: Case, a
                         now=now, settings=policy, appointment=appointment, case_event_id=case_event_id)
 
 
-__all__ = ["apply", "start", "Outcome", "load_process", "check_readable", "WITHDRAWN"]
+__all__ = ["apply", "start", "Outcome", "load_process", "check_readable", "reads", "ever_admits", "WITHDRAWN"]

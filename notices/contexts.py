@@ -7,6 +7,7 @@ A test proves every template uses only its audience's fields.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ class VictimContext:
     appointment: str  # the time of what the notice is about (a meeting, a release, a hearing)
     details: str  # staff's free-text details of a custody or supervision event
     previous: str  # for a correction: the time the earlier notice gave
+    items: tuple[str, ...] = ()  # codes (never free text) the template spells out, e.g. checklist items
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class OffenderContext:
     agency_phone: str
     sent_on: str
     appointment: str
+    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class StaffContext:
     appointment: str
     details: str
     previous: str
+    items: tuple[str, ...] = ()
 
 
 CONTEXTS = {"victim": VictimContext, "offender": OffenderContext, "staff": StaffContext}
@@ -56,6 +60,29 @@ def field_names(audience: str) -> set[str]:
 
 def as_dict(context: Any) -> dict[str, Any]:
     return asdict(context)
+
+
+def from_dict(audience: str, values: dict[str, Any]) -> Any:
+    """The context a notice was first rendered from (kept for its fallbacks)."""
+    wanted = field_names(audience)
+    kept = {k: (tuple(v) if k == "items" else v) for k, v in values.items() if k in wanted}
+    return CONTEXTS[audience](**kept)
+
+
+CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def codes(values: Any) -> tuple[str, ...]:
+    """Items for a context: short codes only, so no free text (and no victim detail) can ride in."""
+    if not values:
+        return ()
+    out = tuple(str(v) for v in values)
+    bad = [v for v in out if not CODE.fullmatch(v)]
+    if bad:
+        from engine.errors import RenderError
+
+        raise RenderError(f"notice items must be short codes, not text (got {bad[0][:40]!r})")
+    return out
 
 
 def format_moment(moment: datetime | None, language: str, tz_name: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from tests.conftest import KEY
 from tests.support import dump
+from tests.conftest import KEY
 
 ROOT = Path(__file__).parent.parent
 READ_VERBS = {"show", "list", "history", "events", "verify", "status", "timeline", "held", "preview"}
@@ -90,16 +90,34 @@ def run(store, admin, monkeypatch, tmp_path):
     return invoke
 
 
+def test_the_officer_records_when_supervision_ends(run, store):
+    assert run("oscar", "case", "open", "C-7", "--person", "Sam Doe", "--officer", "oscar", "--tz", "UTC")[0] == 0
+    before = dump(store)
+    for args, code in ((["--ends", "2029-02-30"], 2), (["--ends", "2029-06-30", "--clear"], 2), ([], 2)):
+        assert run("oscar", "case", "supervision", "C-7", *args)[0] == code
+    code, out, err = run("avery", "case", "supervision", "C-7", "--ends", "2029-06-30")
+    assert code == 1 and "not permitted" in out + err and "Traceback" not in out + err
+    assert dump(store) == before
+    code, out, _ = run("oscar", "case", "supervision", "C-7", "--ends", "2029-06-30")
+    assert code == 0 and "2029-06-30" in out
+    assert json.loads(run("pat", "case", "show", "C-7", "--json")[1])["supervision_ends_on"] == "2029-06-30"
+    assert run("oscar", "case", "supervision", "C-7", "--clear")[0] == 0
+    assert json.loads(run("oscar", "case", "show", "C-7", "--json")[1])["supervision_ends_on"] is None
+
+
+NAME = "{{ 'QZ' ~ 'X' }}"  # a template expression as a name: shown as typed, never evaluated
+
+
 def test_a_case_through_the_cli(run, store):
     assert run("oscar", "case", "open", "C-9", "--person", "Sam Doe", "--officer", "oscar", "--tz", "America/Denver")[0] == 0
-    code, out, _ = run("avery", "party", "add", "C-9", "--kind", "victim", "--name", "{{ 7*7 }}", "--email", "v@example.org",
+    code, out, _ = run("avery", "party", "add", "C-9", "--kind", "victim", "--name", NAME, "--email", "v@example.org",
                        "--channel", "email")
     assert code == 0, out
     code, out, _ = run("avery", "case", "show", "C-9", "--json")
     data = json.loads(out)
-    assert [p["name"] for p in data["parties"] if p["kind"] == "victim"] == ["{{ 7*7 }}"]
+    assert [p["name"] for p in data["parties"] if p["kind"] == "victim"] == [NAME]
     code, out, _ = run("avery", "case", "show", "C-9")
-    assert "{{ 7*7 }}" in out and "49" not in out
+    assert NAME in out and "QZX" not in out
     code, out, _ = run("pat", "case", "show", "C-9", "--json")
     assert code == 0 and "parties" not in json.loads(out)
     code, out, _ = run("ada", "audit", "verify", "--json")

@@ -511,7 +511,9 @@ def test_pause_freezes_timers_and_resume_keeps_the_remaining_time(agency):
     assert {t.status for t in live_timers(agency.store, pid)} == {"frozen"}
     agency.admin.run_until(agency.clock.now() + timedelta(days=100))
     assert _state(agency, pid) == "paused"
-    _refused(agency, "officer_for_offender", pid, "offender_accepts", match="paused")
+    # the officer relays the answer but is not a reader: told it cannot happen now, never that it is paused
+    _refused(agency, "officer_for_offender", pid, "offender_accepts", match="its state is not shown to your role")
+    _refused(agency, "facilitator_for_offender", pid, "offender_accepts", match="paused")
     send(agency, "advocate_for_victim", pid, "resume")
     due = parse_when(_due(agency.store, pid)["invitation_reminder"])
     assert due - agency.clock.now() == left == timedelta(days=20, hours=-1)  # 30 wall-clock days span the DST change

@@ -10,6 +10,11 @@ Refusals: an event the state does not offer is NotAllowed for everyone; an
 event the state offers, sent by someone it does not admit, is NotPermitted; an
 event admitted but stopped by a guard in this scenario (misconduct is not on
 record, so end_for_misconduct cannot apply) is NotAllowed.
+
+Officers and the parole board are not readers of dialogues: a refusal tells
+them nothing of the state. An event they may never send is NotPermitted (or,
+when they may send no dialogue event at all, Hidden: worded as if the process
+did not exist); one they could send in some state is a NotAllowed naming no state.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.errors import NotAllowed, NotPermitted, VcaseError
+from engine.errors import Hidden, NotAllowed, NotPermitted, VcaseError
 from engine.models import AuditEntry
 from tests.support import dump
 from tests.test_dialogue import ACTORS, drive, rows, schedule_params, send
@@ -176,13 +181,14 @@ def test_every_event_by_every_actor(agency, state):
                     problems.append(f"{label}: expected one audit entry")
                 before = dump(agency.store)
                 continue
-            guarded = actor in GUARDED.get(state, {}).get(event, set())
-            expected = NotAllowed if guarded or not _offered(state, event) else NotPermitted
+            expected = _refusal(state, event, actor)
             try:
                 send(agency, actor, pid, event, _params(agency, event))
             except VcaseError as exc:
                 if type(exc) is not expected:
                     problems.append(f"{label}: expected {expected.__name__}, got {type(exc).__name__}: {exc}")
+                if actor in NON_READERS and set(str(exc).split()) & (set(ALLOWED) | {"dialogue"}):
+                    problems.append(f"{label}: the refusal to a non-reader names the dialogue or its state: {exc}")
             else:
                 problems.append(f"{label}: expected {expected.__name__}, but it was applied")
                 before = dump(agency.store)
@@ -192,6 +198,23 @@ def test_every_event_by_every_actor(agency, state):
                 problems.append(f"{label}: refused but wrote {[t for t in after if after[t] != before[t]]}")
                 before = after
     assert not problems, "\n".join(problems)
+
+
+NON_READERS = {name for name in ACTORS if name.startswith(("officer", "parole"))}
+
+
+def _ever_sends(actor: str, event: str | None = None) -> bool:
+    return any(actor in who for table in ALLOWED.values() for e, (_, who) in table.items() if event in (None, e)) \
+        or any(actor in who for table in GUARDED.values() for e, who in table.items() if event in (None, e))
+
+
+def _refusal(state: str, event: str, actor: str) -> type:
+    if actor in NON_READERS:
+        if not _ever_sends(actor):
+            return Hidden
+        return NotAllowed if _ever_sends(actor, event) else NotPermitted
+    guarded = actor in GUARDED.get(state, {}).get(event, set())
+    return NotAllowed if guarded or not _offered(state, event) else NotPermitted
 
 
 def _offered(state: str, event: str) -> bool:

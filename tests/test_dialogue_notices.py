@@ -146,7 +146,7 @@ SAMPLE = {
     "recipient_name": "Maria Victim", "case_number": "2026-CR-0001", "agency_name": "Victim Services Unit",
     "agency_phone": "1-800-555-0100", "sent_on": "Thursday, November 19, 2026, 9:00\u202fAM CST",
     "appointment": "Wednesday, November 25, 2026, 10:30\u202fAM CST", "process_ref": "dialogue #12",
-    "state": "offender_accepted", "details": "", "previous": "",
+    "state": "offender_accepted", "details": "", "previous": "", "items": (),
 }
 SAMPLE_ES = {**SAMPLE, "sent_on": "jueves, 19 de noviembre de 2026, 9:00 CST",
              "appointment": "miércoles, 25 de noviembre de 2026, 10:30 CST"}

@@ -12,11 +12,11 @@ from datetime import date, timedelta
 from typing import Any, Mapping, Optional
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from engine import letters, runtime
 from engine.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
-from engine.models import AuditEntry, Case, Document, Notice, Registration, Timer
+from engine.models import AuditEntry, Case, Document, Notice, Timer
 from engine.permissions import SYSTEM
 from tests.support import dump
 
@@ -138,9 +138,8 @@ def rows(store, model, **where) -> list:
 
 
 def end_supervision(agency, on: date) -> None:
-    """Supervision end date (no command sets it yet; the case record holds it)."""
-    with agency.store.write() as s:
-        s.execute(update(Case).where(Case.case_number == agency.case).values(supervision_ends_on=on))
+    """Supervision end date, as the officer records it (`vcase case supervision`)."""
+    agency.officer.set_supervision_end(agency.case, on)
 
 
 def add_order(agency, starts: Optional[date] = None, ends: Optional[date] = None) -> None:
@@ -149,25 +148,17 @@ def add_order(agency, starts: Optional[date] = None, ends: Optional[date] = None
 
 
 def register_for_letters(agency, party: int, how: str) -> None:
-    """Opt a party in to ``letter_held``: a registration row, or a notification registration."""
-    if how == "table":
-        with agency.store.write() as s:
-            s.add(Registration(case_id=_case_id(agency), party_id=party, events="release_scheduled, letter_held",
-                               created_at=agency.clock.now()))
-    elif how == "process":
+    """Opt a party in to ``letter_held`` (a notification registration), or not."""
+    if how == "process":
         agency.advocate.start(agency.case, "notification", party, "phone", {"events": "released,letter_held"})
     elif how == "other_events":  # registered, but not for letters
-        agency.advocate.start(agency.case, "notification", party, "phone", {"events": "all"})
-        with agency.store.write() as s:
-            s.add(Registration(case_id=_case_id(agency), party_id=party, events="released,escape",
-                               created_at=agency.clock.now()))
+        agency.advocate.start(agency.case, "notification", party, "phone", {"events": "released,escape"})
+    elif how == "paused":  # registered for letters, but paused
+        reg = agency.advocate.start(agency.case, "notification", party, "phone", {"events": "letter_held"})
+        agency.advocate.send(reg["process"], "pause", party, "phone")
     elif how == "ended":  # registered for letters, then opted out
         reg = agency.advocate.start(agency.case, "notification", party, "phone", {"events": "letter_held"})
         agency.advocate.send(reg["process"], "withdraw", party, "phone")
-        with agency.store.write() as s:
-            s.add(Registration(case_id=_case_id(agency), party_id=party, events="letter_held", active=False,
-                               ended_reason="opted_out", created_at=agency.clock.now(),
-                               ended_at=agency.clock.now()))
     else:
         assert how == "none"
 
@@ -310,9 +301,6 @@ def test_a_note_alone_is_a_reason(agency):
         "returned_for_revision"
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the offender context has no field for the return reasons, so the "
-                                       "notice to the writer cannot list them (needs OffenderContext.items + "
-                                       "Notify(items=fact), see the report)")
 def test_the_writers_notice_lists_the_return_reasons(agency):
     bodies = []
     for reasons in ("preaching", "contact_details"):
@@ -321,6 +309,28 @@ def test_the_writers_notice_lists_the_return_reasons(agency):
         [notice] = letter_notices(agency.store, letter_id)
         bodies.append(agency.store.vault.decrypt(notice.body_enc))
     assert bodies[0] != bodies[1], "the writer is not told which items the letter fails"
+    assert "not preach" in bodies[0] and "not give contact details" in bodies[1]
+    assert "not preach" not in bodies[1]
+
+
+def test_a_returned_letters_fallback_letter_lists_the_same_reasons(agency):
+    """A fallback is rendered from the first notice's inputs: the same reasons, the same date."""
+    from engine import outbox, settings
+
+    letter_id = drive(agency, "submitted")
+    send(agency, "victim_services", letter_id, "return", {"reasons": "blame,contact"})
+    [notice] = letter_notices(agency.store, letter_id)
+    written_on = agency.clock.now()
+    agency.clock.advance(timedelta(days=3))
+    with agency.store.write() as s:
+        fallback = outbox.requeue_on_channel(s, agency.store.vault, s.get(Notice, notice.id), "sms",
+                                             agency.clock.now(), settings.load(s, agency.vs.registry))
+        again = outbox.requeue_on_channel(s, agency.store.vault, s.get(Notice, notice.id), "letter",
+                                          agency.clock.now(), settings.load(s, agency.vs.registry))
+        letter = agency.store.vault.decrypt(again.body_enc)
+    assert "not blame" in letter and "not ask for contact or a reply" in letter and "not preach" not in letter
+    assert str(written_on.day) in letter.splitlines()[0] and str(agency.clock.now().day) not in letter.splitlines()[0]
+    assert fallback.channel == "sms"
 
 
 def test_each_resubmission_keeps_the_previous_versions(agency):
@@ -350,7 +360,7 @@ def test_resubmit_needs_the_revised_text(agency):
 
 # -- opt-in: the victim is told only if registered, exactly once ----------------------------
 
-@pytest.mark.parametrize("how", ["none", "other_events", "ended"])
+@pytest.mark.parametrize("how", ["none", "other_events", "paused", "ended"])
 def test_a_victim_who_did_not_opt_in_receives_no_notice_at_any_point(agency, how):
     register_for_letters(agency, agency.victim, how)
     before = len(notices_to(agency.store, agency.victim))  # their own registration's notices, if any
@@ -363,8 +373,7 @@ def test_a_victim_who_did_not_opt_in_receives_no_notice_at_any_point(agency, how
     assert [n.audience for n in letter_notices(agency.store, letter_id)] == ["offender"] * 3
 
 
-@pytest.mark.parametrize("how", ["table", "process"])
-def test_a_victim_who_opted_in_receives_exactly_one_gentle_notice(agency, how):
+def test_a_victim_who_opted_in_receives_exactly_one_gentle_notice(agency, how="process"):
     register_for_letters(agency, agency.victim, how)
     letter_id = whole_life(agency)
     [notice] = [n for n in letter_notices(agency.store, letter_id) if n.audience == "victim"]
@@ -378,16 +387,16 @@ def test_a_victim_who_opted_in_receives_exactly_one_gentle_notice(agency, how):
 
 
 def test_a_minor_is_reached_only_through_a_registered_guardian(agency):
-    register_for_letters(agency, agency.minor, "table")  # a minor's own registration reaches no one
+    register_for_letters(agency, agency.minor, "process")  # a minor's own registration reaches no one
     register_for_letters(agency, agency.guardian, "process")
     letter_id = whole_life(agency, requester="advocate_for_guardian", victim=agency.minor)
     [notice] = [n for n in letter_notices(agency.store, letter_id) if n.audience == "victim"]
     assert notice.recipient_party_id == agency.guardian and notice.language == "en"
-    assert notices_to(agency.store, agency.minor) == []
+    assert [n for n in notices_to(agency.store, agency.minor) if n.process_id == letter_id] == []
 
 
 def test_withdrawal_cancels_the_unsent_notice(agency):
-    register_for_letters(agency, agency.victim, "table")
+    register_for_letters(agency, agency.victim, "process")
     letter_id = drive(agency, "held")
     [held] = letter_notices(agency.store, letter_id, audience="victim")
     assert held.status == "queued"
@@ -606,8 +615,6 @@ def test_a_letter_command_does_not_act_on_other_processes(agency):
         letters.show(agency.vs, other)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: runtime.apply names the workflow and state in its refusals before "
-                                       "it checks that the actor may read the process (see the report)")
 def test_the_generic_send_tells_parole_and_supervision_nothing_about_a_letter(agency):
     letter_id = drive(agency, "held")
     for event in ("accept", "no_such_event", "request"):
@@ -616,7 +623,22 @@ def test_the_generic_send_tells_parole_and_supervision_nothing_about_a_letter(ag
         assert "letter" not in str(refused.value) and "held" not in str(refused.value)
     with pytest.raises(NotAllowed) as refused:  # the writer's officer, through the generic verb
         agency.officer.send(letter_id, "resubmit", for_party=agency.offender, document="x")
-    assert "held" not in str(refused.value)
+    assert "held" not in str(refused.value) and "letter" not in str(refused.value)
+
+
+def test_parole_cannot_tell_a_letter_from_a_process_that_does_not_exist(agency):
+    letter_id = drive(agency, "held")
+    missing = letter_id + 1000
+    before = dump(agency.store)
+    for call in (lambda pid: agency.parole.send(pid, "request"), agency.parole.show_process,
+                 agency.parole.history, agency.parole.next_events):
+        answers = []
+        for pid in (letter_id, missing):
+            with pytest.raises(NotFound) as refused:
+                call(pid)
+            answers.append(str(refused.value).replace(str(pid), "N"))
+        assert answers[0] == answers[1] and "letter" not in answers[0]
+    assert dump(agency.store) == before
 
 
 # -- encryption at rest and audited reads -------------------------------------------------------
@@ -658,3 +680,16 @@ def test_every_read_of_the_text_is_audited(agency):
     letters.show(agency.vs, letter_id)  # the record, not the text: no read entry
     assert len(rows(agency.store, AuditEntry)) == before
     assert agency.admin.verify_audit()["ok"]
+
+
+@pytest.mark.parametrize("who", ["officer", "vs", "admin"])
+def test_a_letter_is_never_a_case_event(agency, who):
+    """Case events are what supervision and parole read: no one can record a letter as one."""
+    from engine import notify_api
+
+    register_for_letters(agency, agency.victim, "process")
+    before = dump(agency.store)
+    with pytest.raises(InvalidInput, match="unknown event type 'letter_held'"):
+        notify_api.record_event(getattr(agency, who), agency.case, "letter_held", agency.clock.now())
+    assert dump(agency.store) == before
+    assert notify_api.record_event(agency.officer, agency.case, "released", agency.clock.now())["type"] == "released"

@@ -207,7 +207,7 @@ def _supervision_views(run) -> dict[tuple[str, ...], str]:
 
 def test_supervision_and_parole_views_never_mention_letters(run, agency, letter_file, tmp_path):
     baseline = _supervision_views(run)
-    register_for_letters(agency, agency.victim, "table")
+    register_for_letters(agency, agency.victim, "process")
     held = submitted(run, agency, letter_file)
     ok(run("vera", "letter", "review", str(held), "--accept", "--check", CHECKLIST))
     returned = submitted(run, agency, letter_file)

@@ -9,7 +9,11 @@ The table is the specification, written independently of workflows/letter_bank.p
 Refusals: an event the state does not offer is NotAllowed for everyone ("state");
 an event the state offers, sent by someone it does not admit, is NotPermitted
 ("who"); an event admitted but stopped by a guard in this scenario is NotAllowed
-with the guard's reason ("guard"). In the scenario the letter is to the adult
+with the guard's reason ("guard"). Officers and the parole board are not readers
+of letters: a refusal tells them nothing of the letter's state. One who may
+never send the event is NotPermitted ("who"), or, if they may send no letter
+event at all, told the letter does not exist ("hidden"); one who could send it in
+some state gets a NotAllowed that names no state ("state"). In the scenario the letter is to the adult
 victim, so the guardian of the minor co-victim may not ask for it, defer or
 decline it; retention is indefinite, so a letter under review is kept, never
 expired.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import NotAllowed, NotPermitted, VcaseError
+from engine.errors import Hidden, NotAllowed, NotPermitted, VcaseError
 from engine.models import AuditEntry
 from tests.support import dump
 from tests.test_letter_bank import (  # noqa: F401  (letter_registry is an autouse fixture)
@@ -117,8 +121,30 @@ def _audit_count(agency, letter_id: int) -> int:
     return len(rows(agency.store, AuditEntry, process_id=letter_id))
 
 
+NON_READERS = {name for name in ACTORS if name.startswith(("officer", "parole"))}
+STATE_NAMES = {"submitted", "in_review", "returned_for_revision", "held", "retention_review", "victim_requested",
+               "paused", "released", "declined", "expired", "withdrawn"}
+
+
+def ever_sends(actor: str, event: str | None = None) -> bool:
+    """Whether ``actor`` may send ``event`` (any event if None) in some state, by the tables."""
+    return any(actor in who for state in ALLOWED for e, (_, who) in ALLOWED[state].items() if event in (None, e)) \
+        or any(actor in who for state in GUARDED for e, who in GUARDED[state].items() if event in (None, e))
+
+
+def expected_refusal(state: str, event: str, actor: str) -> str:
+    if actor in NON_READERS:
+        if not ever_sends(actor):
+            return "hidden"
+        return "state" if ever_sends(actor, event) else "who"
+    offered = event in ALLOWED[state] or event in GUARDED.get(state, {})
+    return "guard" if actor in GUARDED.get(state, {}).get(event, set()) else "who" if offered else "state"
+
+
 def _kind(exc: VcaseError, event: str) -> str:
     """Which refusal: "who" (NotPermitted), "state" (not offered now) or "guard" (offered, guard said no)."""
+    if isinstance(exc, Hidden):
+        return "hidden"
     if isinstance(exc, NotPermitted):
         return "who"
     message = str(exc)
@@ -150,13 +176,14 @@ def test_every_event_by_every_actor(agency, state):
                     problems.append(f"{label}: expected exactly one audit entry")
                 before = dump(agency.store)
                 continue
-            offered = event in ALLOWED[state] or event in GUARDED.get(state, {})
-            expected = "guard" if actor in GUARDED.get(state, {}).get(event, set()) else "who" if offered else "state"
+            expected = expected_refusal(state, event, actor)
             try:
                 _attempt(agency, actor, letter_id, event)
             except VcaseError as exc:
                 if _kind(exc, event) != expected:
                     problems.append(f"{label}: expected a {expected} refusal, got {type(exc).__name__}: {exc}")
+                if actor in NON_READERS and set(str(exc).split()) & (STATE_NAMES | {"letter"}):
+                    problems.append(f"{label}: the refusal to a non-reader names the letter or its state: {exc}")
             else:
                 problems.append(f"{label}: expected a {expected} refusal, but it was applied")
                 before = dump(agency.store)

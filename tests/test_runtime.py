@@ -25,7 +25,7 @@ from engine.api import App
 from engine.clock import SimulatedClock
 from engine.definition import Workflow, allow, step, when
 from engine.db import Store
-from engine.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
+from engine.errors import Hidden, InvalidInput, NotAllowed, NotFound, NotPermitted
 from engine.permissions import SYSTEM
 from engine.records import bootstrap_admin
 from engine.registry import Registry, default
@@ -71,11 +71,25 @@ MAY = {
 }
 
 
-def expected(state: str, event: str, actor: str):
-    """('moves', target) | ('refused', NotAllowed) | ('refused', NotPermitted).
+READERS = {"advocate", "victim_services", "facilitator", "admin", "advocate_for_victim", "victim_services_for_victim",
+           "advocate_for_guardian", "advocate_for_offender", "system"}  # the toy's readers, whoever they act for
 
-    The state is checked before the actor: an event that does not apply is
-    NotAllowed whoever sends it."""
+
+def expected(state: str, event: str, actor: str):
+    """('moves', target) | ('refused', NotAllowed) | ('refused', NotPermitted) | ('refused', Hidden).
+
+    For a reader the state is checked before the actor: an event that does not
+    apply is NotAllowed whoever sends it. A non-reader learns nothing of the
+    state: one who may send no event of the toy is told it does not exist
+    (Hidden); one who may never send this event is NotPermitted; one who could
+    send it in some state gets a NotAllowed that names none."""
+    moves = (state, event) in MAY and actor in MAY[(state, event)][1]
+    if actor not in READERS and not moves:
+        if not any(actor in who for _, who in MAY.values()):
+            return "refused", Hidden
+        if not any(actor in who for (_, e), (_, who) in MAY.items() if e == event):
+            return "refused", NotPermitted
+        return "refused", NotAllowed
     if (state, event) not in MAY:
         return "refused", NotAllowed
     target, who = MAY[(state, event)]

@@ -24,6 +24,7 @@ def sample(audience: str) -> dict:
         "agency_phone": "1-800-555-0100", "sent_on": "Monday, March 2, 2026, 9:00 AM CST",
         "appointment": "Wednesday, April 15, 2026, 10:00 AM CDT", "details": "Cook County Jail",
         "previous": "Tuesday, April 14, 2026, 10:00 AM CDT", "process_ref": "dialogue #4", "state": "preparation",
+        "items": (),
     }
     return {name: values[name] for name in contexts.field_names(audience)}
 

@@ -269,7 +269,7 @@ STEPS = (
     step(IN_SCREENING, "return", S.returned_for_revision, by=REVIEWER,
          params=(text("reasons", required=False, help=f"items the letter fails: {', '.join(CHECKLIST)}"),
                  text("note", required=False, help="a note on the revision (no victim details)")),
-         guards=(a_reason_for_the_writer,), record=record_returned, notify=(Notify("returned", OFFENDER),),
+         guards=(a_reason_for_the_writer,), record=record_returned, notify=(Notify("returned", OFFENDER, items="return_reasons"),),
          help="return the letter to the writer for revision, with reasons"),
     step(S.returned_for_revision, "resubmit", S.submitted, by=WRITER, attach="letter", record=record_resubmitted,
          help="the writer's revised letter (the earlier versions are kept)"),

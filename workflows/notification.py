@@ -26,7 +26,8 @@ class State(str, Enum):
     withdrawn = "withdrawn"  # opted out
 
 
-# Case event types a victim can register for. Emergencies go at once on every channel.
+# What a victim can register for: custody and supervision events, and ``letter_held`` (the letter
+# bank's opt-in notice, sent by the letter bank itself). Emergencies go at once on every channel.
 EVENT_TYPES = (
     "release_scheduled", "released", "transfer", "escape", "recapture", "death",
     "parole_hearing", "violation_hearing", "court_hearing", "furlough", "work_release",
@@ -108,7 +109,10 @@ WORKFLOW = Workflow(
         step(State.active, "notify_correction", State.active, by=SYSTEM,
              notify=(Notify("correction", VICTIM),), help="correct an earlier notice"),
     ),
-    listens={t: f"notify_{t}" for t in EVENT_TYPES},
+    # Only custody and supervision events are recorded on a case: a letter is never a case event
+    # (staff could otherwise record one where supervision reads events). The notify_letter_held
+    # step stays in version 1 (removing a step needs a new version) and nothing sends it.
+    listens={t: f"notify_{t}" for t in CUSTODY_EVENTS},
     advance={t: f"advance_{t}" for t in WITH_ADVANCE_NOTICE},
     advance_days_setting="notification.advance_days",
     emergencies=EMERGENCIES,

@@ -1,0 +1,149 @@
+"""Subprocesses: timed commands, scheduler daemons, their peak memory, an SMTP sink."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def vcase_env(url: str, key: str, home: Path, user: str = "", **extra: str) -> dict[str, str]:
+    """The environment a `vcase` command or daemon gets: only built-in workflows and templates."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("VCASE_") and k not in ("PYTHONPATH",)}
+    env.update(VCASE_DATABASE_URL=url, VCASE_KEY=key, VCASE_HOME=str(home), VCASE_OUTBOX=str(home / "outbox"),
+               PYTHONPATH=str(ROOT))
+    if user:
+        env["VCASE_USER"] = user
+    env.update(extra)
+    return env
+
+
+def wall(cmd: list[str], env: Optional[dict] = None) -> float:
+    t = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - t
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    return elapsed
+
+
+def alternate(cmd: list[str], baseline: list[str], runs: int, env: Optional[dict] = None,
+              base_env: Optional[dict] = None) -> dict:
+    """Median wall time of ``cmd`` and ``baseline``, run alternately ``runs`` times each
+    after one untimed warm-up of each (page cache, .pyc files)."""
+    wall(cmd, env)
+    wall(baseline, base_env)
+    a, b = [], []
+    for _ in range(runs):
+        a.append(wall(cmd, env))
+        b.append(wall(baseline, base_env))
+    return {"runs": runs, "median": statistics.median(a), "baseline_median": statistics.median(b),
+            "all": a, "baseline_all": b, "min": min(a), "baseline_min": min(b)}
+
+
+class Daemon:
+    """`python cli.py scheduler run` as a subprocess, logging to a file."""
+
+    def __init__(self, env: dict, interval: float = 5.0, batch: int = 500, log_dir: Optional[Path] = None):
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False, dir=log_dir)
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [PYTHON, "cli.py", "scheduler", "run", "--interval", f"{interval:g}", "--batch", str(batch)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
+        self.running_at: Optional[float] = None
+
+    def text(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def poll_running(self) -> bool:
+        if self.running_at is None and "running" in self.text():
+            self.running_at = time.perf_counter()
+        if self.proc.poll() is not None and self.running_at is None:
+            raise RuntimeError(f"daemon exited {self.proc.returncode}: {self.text()[-800:]}")
+        return self.running_at is not None
+
+    def wait_running(self, timeout: float = 120.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while not self.poll_running():
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"daemon did not start: {self.text()[-800:]}")
+            time.sleep(0.02)
+        return self.running_at
+
+    def peak_rss_mb(self) -> Optional[float]:
+        return vm_hwm_mb(self.proc.pid)
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()  # only ever this daemon, by its own pid
+                return self.proc.wait(timeout=30)
+        return self.proc.returncode
+
+    def cleanup(self) -> None:
+        try:
+            os.remove(self.log.name)
+        except OSError:
+            pass
+
+
+def vm_hwm_mb(pid: int) -> Optional[float]:
+    """Peak resident set size (VmHWM) of a live process, in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, every: float = 0.1) -> bool:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that timestamps what it receives."""
+
+    def __init__(self):
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.received: list[tuple[float, object]] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        at = time.perf_counter()
+        self.received.append((at, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+    def start(self) -> "SmtpSink":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
