@@ -75,7 +75,7 @@ def parse(argv):
 def machine(pg_url: str) -> dict:
     import sqlite3
 
-    info = {"nproc": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+    info = {"loadavg_start": _loadavg(), "nproc": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
             "platform": platform.platform()}
     try:
         nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
@@ -112,6 +112,13 @@ def machine(pg_url: str) -> dict:
     return info
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def fmt(value, unit: str = "") -> str:
     if value is None:
         return "-"
@@ -128,17 +135,20 @@ def show(results: dict, console) -> None:
     from rich.table import Table
 
     m = results["machine"]
-    t = Table(title=f"vcase benchmarks ({'quick' if results['quick'] else 'full'} run, {results['date']}, "
+    t = Table(title=f"vcase benchmarks: {'quick' if results['quick'] else 'full'} run, {results['date']}, "
                     f"{m.get('nproc')} cores, Python {m.get('python')}, SQLite {m.get('sqlite')}, "
-                    f"PostgreSQL {m.get('postgresql', '-')})", title_justify="left", header_style="bold")
-    for col in ("figure", "size", "value", "unit", "baseline", "baseline value", "ratio", "target", "met", "notes"):
-        t.add_column(col, overflow="fold")
+                    f"PostgreSQL {m.get('postgresql', '-')}", title_justify="left", header_style="bold")
+    for col, width in (("figure", 34), ("size", 20), ("value", 18), ("baseline", 30), ("ratio", 14),
+                       ("target", 18), ("met", 6), ("notes", 44)):
+        t.add_column(col, overflow="fold", max_width=width)
     for f in results["figures"]:
         met = {True: "[green]met[/]", False: "[red]missed[/]", None: "-"}[f["met"]]
         ratio = "-" if f["ratio"] is None else f"{fmt(f['ratio'])} {f['ratio_label']}"
-        t.add_row(f["title"], f["size"], fmt(f["value"]), f["unit"], f["baseline_label"], fmt(f["baseline"]), ratio,
-                  f["target"], met, f["notes"])
+        base = f["baseline_label"] if f["baseline"] is None else f"{fmt(f['baseline'])} ({f['baseline_label']})"
+        t.add_row(f["title"], f["size"], f"{fmt(f['value'])} {f['unit']}", base, ratio, f["target"], met, f["notes"])
     console.print(t)
+    for name, error in results.get("errors", {}).items():
+        console.print(f"[red]{name} failed:[/] {error}")
 
 
 def main(argv=None) -> int:
@@ -184,8 +194,9 @@ def main(argv=None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     results["seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    results["machine"]["loadavg_end"] = _loadavg()
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    show(results, Console(width=max(160, Console().width), highlight=False))
+    show(results, Console(width=max(200, Console().width), highlight=False))
     say(f"done in {results['seconds']:.0f}s; wrote {args.out}")
     return 1 if results["errors"] else 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import statistics
+from collections import Counter
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,7 @@ STEP = ("notification workflow, timer advance-<event>-7d firing advance_release_
 class Sizes:
     fire_n: int = 100_000  # due timers, SQLite
     aps_n: int = 10_000  # APScheduler one-off jobs
-    pg_n: int = 20_000  # due timers, PostgreSQL
+    pg_n: int = 10_000  # due timers, PostgreSQL
     idle_big: int = 1_000_000  # idle instances (the 1M database: idle, case_show, memory)
     idle_small: int = 10_000
     idle_due: int = 1_000  # due timers fired per round
@@ -186,6 +187,11 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
         daemons = [P.Daemon(env, log_dir=ctx.workdir) for _ in range(k)]
         start = end = None
         deadline = time.perf_counter() + 120 + n / 20
+        waits: Counter = Counter()  # what the daemons' sessions are doing, sampled every 0.2 s
+        activity = text("SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') || CASE WHEN wait_event_type = "
+                        "'Lock' THEN ' <- ' || regexp_replace(left(query, 70), '\\s+', ' ', 'g') ELSE '' END "
+                        "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND state = 'active'")
         try:
             while time.perf_counter() < deadline:
                 for d in daemons:
@@ -194,6 +200,9 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
                     start = min(d.running_at for d in daemons if d.running_at)
                 with engine.connect() as conn:
                     pending = conn.execute(pending_q).scalar_one()
+                    if start is not None:
+                        waits.update(conn.execute(activity).scalars().all())
+                        waits["samples"] += 1
                 if pending == 0:
                     end = time.perf_counter()
                     break
@@ -215,9 +224,12 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
         fired_twice = checks["audit_entries"] - checks["distinct_processes"]
         runs[k] = {"seconds": elapsed, "per_second": n / elapsed if elapsed else None, "checks": checks,
                    "fired_twice": fired_twice, "worker_shares": shares, "exit_codes": codes,
-                   "errors": [line for log in logs for line in log.splitlines() if "failed" in line][:5]}
+                   "pg_activity_samples": dict(waits.most_common()),
+                   "errors": [line for log in logs for line in log.splitlines()
+                              if "tick failed" in line or "heartbeat failed" in line][:5]}
         ctx.say(f"  {checks['timers_fired']:,} fired in {elapsed or float('nan'):.1f}s "
                 f"({runs[k]['per_second'] or 0:,.0f}/s); fired twice: {fired_twice}; shares {shares}")
+        ctx.say(f"  daemon sessions sampled: {dict(waits.most_common(6))}")
         D.pg_drop(ctx.pg_admin_url, run_name)
     D.pg_drop(ctx.pg_admin_url, tpl_name)
     one, two = runs[1]["per_second"], runs[2]["per_second"]
@@ -227,9 +239,17 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
         Figure("fire_pg", "steps/s on PostgreSQL, 2 daemons vs 1", two, "steps/s (2 daemons)",
                "1 daemon", one, ratio, "x 1 daemon", ">= 1.3x, zero steps fired twice",
                bool(ratio and ratio >= 1.3 and twice == 0), f"{n:,} due ({plan.cases:,} cases)",
-               f"fired twice: {twice}; 2-daemon shares {runs[2]['worker_shares']}",
+               f"fired twice: {twice}; 2-daemon shares {runs[2]['worker_shares']}; sessions waiting on a lock "
+               f"{_lock_share(runs[2]['pg_activity_samples']):.0%} of samples (1 daemon: "
+               f"{_lock_share(runs[1]['pg_activity_samples']):.0%})",
                {"runs": runs, "build_seconds": built.seconds, "step": STEP}),
     ]
+
+
+def _lock_share(samples: dict) -> float:
+    sessions = sum(v for k, v in samples.items() if k != "samples")
+    locked = sum(v for k, v in samples.items() if k.startswith("Lock:"))
+    return locked / sessions if sessions else 0.0
 
 
 # -- 3. firing 1,000 due among 1M idle vs among 10k idle ------------------------------------

@@ -40,7 +40,7 @@ UTC = timezone.utc
 TREE_N = 500  # idle timers left for the pyinstrument pass (fired with a clock a year ahead)
 
 BUCKETS = [  # (label, substring of the file path), first match wins, by tottime
-    ("sqlite3 driver (C)", "{method 'execute' of 'sqlite3"),
+    ("sqlite3 driver (C)", "sqlite3."),
     ("psycopg driver", "psycopg"),
     ("SQLAlchemy ORM", "sqlalchemy/orm"),
     ("SQLAlchemy Core/engine/sql", "sqlalchemy/"),

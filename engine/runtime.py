@@ -154,6 +154,7 @@ def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compile
     case = session.get(Case, process.case_id)
     if actor.party_id is not None and actor.party_case_id != case.id:
         raise InvalidInput(f"party {actor.party_id} is not on this process's case")
+    _speaks_for_initiator(session, process, actor, event)
     policy = settings_mod.load(session, registry)
     values = _parse(session, step.params if step else GENERIC_PARAMS, params or {}, case.time_zone)
     facts = _facts(session, case, source, process.data or {}, values, actor, policy, now)
@@ -215,6 +216,22 @@ def _find_step(compiled: Compiled, source: str, event: str, process: Process) ->
         possible = ", ".join(compiled.events_from(source)) or "nothing"
         raise NotAllowed(f"Can't {event} when in {source}. Possible now: {possible}.", event=event, state=source)
     return next((s for s in wf.steps if s.event == event and source in s.sources), None)
+
+
+def _speaks_for_initiator(session: Session, process: Process, actor: Actor, event: str) -> None:
+    """On a victim-initiated process the victim side is the victim who started it and the people who
+    represent them (or whom they represent): another victim on the case, or a co-victim's guardian,
+    does not act in their name."""
+    if not process.victim_initiated or actor.party_side != "victim" or process.initiator_party_id is None:
+        return
+    if actor.party_id == process.initiator_party_id:
+        return
+    acting = session.get(Party, actor.party_id)
+    initiator = session.get(Party, process.initiator_party_id)
+    if acting.represents_id == initiator.id or initiator.represents_id == acting.id:
+        return
+    raise NotPermitted(f"party {actor.party_id} is not the victim who started process {process.id}, nor their "
+                       f"representative: only they may {event} it (act --for party {initiator.id})")
 
 
 def _allowed(wf: Workflow, step: Optional[Step], event: str) -> tuple[Allow, ...]:

@@ -521,8 +521,7 @@ def test_pause_freezes_timers_and_resume_keeps_the_remaining_time(agency):
 
 # -- withdrawal ----------------------------------------------------------------
 
-WITHDRAWERS = ["advocate_for_victim", "vs_for_victim", "advocate_for_guardian",
-               "officer_for_offender", "facilitator_for_offender"]
+WITHDRAWERS = ["advocate_for_victim", "vs_for_victim", "officer_for_offender", "facilitator_for_offender"]
 REASON = "She felt unsafe after the hearing on March 3"
 # In an offender's notice: no victim name, no staff who could have withdrawn it, no word of withdrawing, no reason.
 WHO = re.compile(r"\b(maria|gail|kim|avery|oscar|fay|vera|ada|advocate|officer|oficial|facilitator|guardian|"
@@ -541,8 +540,10 @@ def test_withdrawal_ends_everything_and_tells_each_party_only_that_it_ended(agen
     unsent = [n for n in notices_of(agency.store, pid) if n.status in ("queued", "held", "sending")]
     assert unsent and all(n.survives_withdrawal and n.template.endswith("/process_ended") for n in unsent)
     audiences = sorted({n.audience for n in unsent})
-    has_facilitator = ORDER.index(state if state != "paused" else "preparation") >= ORDER.index("facilitator_assigned")
-    assert audiences == (["offender", "staff", "victim"] if has_facilitator else ["offender", "victim"])
+    reached = ORDER.index(state if state != "paused" else "preparation")
+    has_facilitator = reached >= ORDER.index("facilitator_assigned")
+    approached = reached >= ORDER.index("offender_invited")  # the offender hears of it only if ever invited
+    assert audiences == ["offender"] * approached + ["staff"] * has_facilitator + ["victim"]
     for notice in unsent:
         text = body(agency.store, notice)
         assert REASON not in text and "unsafe" not in text
@@ -562,6 +563,20 @@ def test_either_side_may_withdraw_up_to_the_meeting_day(agency, withdrawer):
     assert send(agency, withdrawer, pid, "withdraw", {"reason": REASON})["to"] == "withdrawn"
 
 
+@pytest.mark.parametrize("event", ["pause", "withdraw"])
+def test_a_co_victims_guardian_cannot_act_on_the_victims_dialogue(agency, event):
+    pid = drive(agency, "preparation")
+    _refused(agency, "advocate_for_guardian", pid, event, {"reason": "x"}, NotPermitted,
+             match="not the victim who started")
+
+
+def test_the_guardian_who_started_it_may_pause_and_withdraw_it(agency):
+    pid = start(agency, "advocate_for_guardian", via="in_writing")
+    assert send(agency, "advocate_for_guardian", pid, "pause", {"reason": "x"})["to"] == "paused"
+    _refused(agency, "advocate_for_victim", pid, "withdraw", {"reason": "x"}, NotPermitted)
+    assert send(agency, "advocate_for_guardian", pid, "withdraw", {"reason": "x"})["to"] == "withdrawn"
+
+
 @pytest.mark.parametrize("actor", ["facilitator", "officer", "victim_services", "advocate", "admin", "parole_board",
                                    "system"])
 def test_staff_in_their_own_capacity_cannot_withdraw(agency, actor):
@@ -569,8 +584,6 @@ def test_staff_in_their_own_capacity_cannot_withdraw(agency, actor):
     _refused(agency, actor, pid, "withdraw", {"reason": "x"}, NotPermitted)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: withdraw_notify cannot be conditional; the offender is told a "
-                                       "process ended that they were never approached about (needs Notify(when=...))")
 def test_an_offender_never_approached_is_not_told_of_a_withdrawal(agency):
     pid = drive(agency, "facilitator_assigned")
     send(agency, "advocate_for_victim", pid, "withdraw", {"reason": REASON})

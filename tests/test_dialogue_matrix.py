@@ -28,7 +28,8 @@ from engine.models import AuditEntry
 from tests.support import dump
 from tests.test_dialogue import ACTORS, drive, rows, schedule_params, send
 
-VICTIM_SIDE = {"advocate_for_victim", "vs_for_victim", "advocate_for_guardian"}
+# The dialogue is the adult victim's: the guardian of the minor co-victim does not act in her name.
+VICTIM_SIDE = {"advocate_for_victim", "vs_for_victim"}
 OFFENDER_SIDE = {"officer_for_offender", "facilitator_for_offender"}
 FACILITATOR = {"facilitator"}
 VICTIM_STAFF = {"advocate", "victim_services"}

@@ -331,7 +331,8 @@ WORKFLOW = Workflow(
     withdraw_by=(VICTIM_SIDE, OFFENDER_SIDE),
     pause_notify=(Notify("paused", VICTIM), Notify("paused", TO_FACILITATOR)),
     resume_notify=(Notify("resumed", VICTIM), Notify("resumed", TO_FACILITATOR)),
-    withdraw_notify=(Notify("process_ended", VICTIM), Notify("process_ended", OFFENDER),
+    # Everyone is told it ended, never why nor who; the offender only if they were ever approached.
+    withdraw_notify=(Notify("process_ended", VICTIM), Notify("process_ended", OFFENDER, if_fact="invited_at"),
                      Notify("process_ended", TO_FACILITATOR)),
     settings={
         "dialogue.ipv_policy": "require_assessment",  # or "refuse" (e.g. Colorado)
