@@ -151,12 +151,82 @@ def pyinstrument_tree(url: str, key: str, out: io.StringIO, label: str, n: int) 
     store.dispose()
 
 
+def profile_case_show(out: io.StringIO, tmp: Path) -> None:
+    """Where `vcase case show` spends its wall time: imports (by top-level module) and the work itself."""
+    import subprocess
+
+    from bench import procs as P
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    built = D.build(D.sqlite_url(tmp / "show.db"), D.Plan(instances=5000, groups=[], idle_lo=now + timedelta(days=1),
+                                                        idle_hi=now + timedelta(days=365)), now)
+    env = P.vcase_env(built.url, built.key, tmp, user="avery")
+    cmd = [sys.executable, "-X", "importtime", "cli.py", "case", "show", D.case_number(500)]
+    subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True)  # warm .pyc
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    rows = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, self_us, cum_us, name = [x.strip() for x in line.replace("import time:", "").split("|", 2)[0:1]
+                                    + line.split("|")[1:2] + line.split("|")[2:3] + [line.split("|")[2]]]
+        module = line.split("|")[2]
+        depth = (len(module) - len(module.lstrip())) // 2
+        rows.append((depth, int(line.split("|")[1]), module.strip()))
+    total = sum(r[1] for r in rows if r[0] == 0)
+    out.write(f"\n=== `vcase case show` imports (python -X importtime): {total / 1e3:.0f} ms of imports; "
+              "heaviest top-level imports and their heaviest children (cumulative ms):\n")
+    for depth, cum, name in sorted((r for r in rows if r[0] <= 1), key=lambda r: -r[1])[:14]:
+        out.write(f"  {cum / 1e3:7.1f} ms  {'  ' * depth}{name}\n")
+    prof = tmp / "show.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "cli.py", "case", "show", D.case_number(500)],
+                   cwd=ROOT, env=env, capture_output=True)
+    stats = pstats.Stats(str(prof))
+    top = max(v[3] for v in stats.stats.values())
+    wanted = ("engine/", "notices/", "commands/", "cli.py", "workflows/")
+    picked = []
+    for (filename, line, name), (cc, nc, tt, ct, callers) in stats.stats.items():
+        if any(w in filename for w in wanted) and str(ROOT) in filename:
+            picked.append((ct, f"{os.path.relpath(filename, ROOT)}:{line}({name})"))
+    out.write(f"\n`vcase case show` under cProfile ({top:.2f}s): vcase functions by cumulative time\n")
+    for ct, where in sorted(picked, reverse=True)[:25]:
+        out.write(f"  {ct / top * 100:5.1f}%  {ct * 1e3:7.1f} ms  {where}\n")
+
+
+def profile_render(out: io.StringIO) -> None:
+    from notices import contexts
+    from notices import render as R
+
+    ctx = contexts.VictimContext(recipient_name="Maria Lopez", case_number="2026-CR-0042", agency_name="Victim Services Unit",
+                                 agency_phone="1-800-555-0100", sent_on="Monday, March 2, 2026, 9:00 AM CST",
+                                 appointment="Monday, March 2, 2026, 8:00 AM CST", details="", previous="")
+    template = "en/notification/victim/released.email"
+    R.render(template, contexts.as_dict(ctx))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20_000):
+        R.render(template, contexts.as_dict(ctx))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    top = sum(v[2] for v in stats.stats.values())
+    out.write(f"\n=== notice rendering: 20,000 x render.render(template, contexts.as_dict(context)) under cProfile "
+              f"({top:.2f}s); functions by cumulative time\n")
+    rows = []
+    for (filename, line, name), (cc, nc, tt, ct, callers) in stats.stats.items():
+        short = filename.split("site-packages/")[-1] if "site-packages" in filename else (
+            os.path.relpath(filename, ROOT) if str(ROOT) in filename else os.path.basename(filename))
+        rows.append((ct, nc, f"{short}:{line}({name})"))
+    for ct, nc, where in sorted(rows, reverse=True)[:18]:
+        out.write(f"  {ct / top * 100:5.1f}%  {nc / 20_000:6.2f} calls/render  {where}\n")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.profile")
     p.add_argument("--n", type=int, default=3000, help="due timers fired under the profiler")
     p.add_argument("--pg", action="store_true", help="also profile on PostgreSQL")
     p.add_argument("--pg-url", default=os.environ.get("VCASE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     p.add_argument("--out", type=Path, default=HERE / "profile.txt")
+    p.add_argument("--what", default="firing,case_show,render", help="comma-separated: firing, case_show, render")
     args = p.parse_args(argv)
     out = io.StringIO()
     out.write(f"vcase timer-firing profile, {datetime.now(UTC):%Y-%m-%d %H:%M UTC}, {os.cpu_count()} cores, "
@@ -164,9 +234,17 @@ def main(argv=None) -> int:
     from bench.figures import STEP
 
     out.write(f"each step: {STEP}\n")
+    what = {w.strip() for w in args.what.split(",")}
     with tempfile.TemporaryDirectory(prefix="vcase-profile-") as tmp:
-        res = profile_once(D.sqlite_url(Path(tmp) / "profile.db"), args.n, 500, out, "SQLite")
-        pyinstrument_tree(res["url"], res["key"], out, "SQLite", TREE_N)
+        if "case_show" in what:
+            profile_case_show(out, Path(tmp))
+        if "render" in what:
+            profile_render(out)
+        if "firing" not in what:
+            args.pg = False
+        res = None if "firing" not in what else profile_once(D.sqlite_url(Path(tmp) / "profile.db"), args.n, 500, out, "SQLite")
+        if res:
+            pyinstrument_tree(res["url"], res["key"], out, "SQLite", TREE_N)
         if args.pg:
             name = "vcase_bench_profile"
             url = D.pg_create(args.pg_url, name)

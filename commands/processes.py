@@ -8,14 +8,18 @@ from commands.common import app, done, emit_json, fields, json_option, parse_set
 
 for_option = click.option("--for", "for_party", type=int, default=None,
                           help="The party you act for (id from `vcase party list CASE`).")
-via_option = click.option("--via", type=click.Choice(["phone", "in_person", "in_writing", "email", "video"]),
-                          default=None, help="How the party made the request.")
+VIA_CHOICES = ["phone", "in_person", "in_writing", "email", "video"]
+via_option = click.option("--via", type=click.Choice(VIA_CHOICES), default=None, help="How the party made the request.")
 
 
-def _moved(out) -> None:
-    came = f"{out['from']} -> " if out["from"] else ""
+def moved(out, noun: str = "Process") -> None:
+    """One line for an event applied; the states only when the user's role may read the process."""
     notices = f", {out['notices']} notice(s) queued" if out["notices"] else ""
-    done(f"Process {out['process']}: {out['event']}: {came}{out['to']} (version {out['version']}{notices}).")
+    if "to" not in out:
+        done(f"{noun} {out['process']}: {out['event']} recorded{notices}.")
+        return
+    came = f"{out['from']} -> " if out["from"] else ""
+    done(f"{noun} {out['process']}: {out['event']}: {came}{out['to']} (version {out['version']}{notices}).")
 
 
 @click.group()
@@ -41,7 +45,7 @@ def process_start(case_number, workflow, for_party, via, sets):
     Example:
       vcase process start 2026-CR-0042 dialogue --for 3 --via phone
     """
-    _moved(app().start(case_number, workflow, for_party, via, parse_sets(sets)))
+    moved(app().start(case_number, workflow, for_party, via, parse_sets(sets)))
 
 
 @process.command("send")
@@ -62,7 +66,7 @@ def process_send(process_id, event, for_party, via, sets, expect_version):
       vcase process send 12 begin_intake
       vcase process send 12 schedule --set dialogue_at=2027-03-14T10:00 --set format=in_person --expect-version 7
     """
-    _moved(app().send(process_id, event, for_party, via, parse_sets(sets), expect_version))
+    moved(app().send(process_id, event, for_party, via, parse_sets(sets), expect_version))
 
 
 def _generic(event: str, summary: str, example: str):
@@ -73,7 +77,7 @@ def _generic(event: str, summary: str, example: str):
     @click.option("--expect-version", type=int, default=None, help="Refuse if the process changed since this version.")
     def command(process_id, for_party, via, reason, expect_version):
         params = {"reason": reason} if reason else {}
-        _moved(app().send(process_id, event, for_party, via, params, expect_version))
+        moved(app().send(process_id, event, for_party, via, params, expect_version))
 
     command.__doc__ = f"{summary}\n\n    \b\n    Example:\n      {example}\n    "
     return process.command(event)(command)

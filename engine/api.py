@@ -16,7 +16,7 @@ from engine import audit, processes, records, runtime
 from engine import settings as settings_mod
 from engine.clock import SystemClock
 from engine.db import Store
-from engine.errors import NotFound
+from engine.errors import Hidden, NotFound
 from engine.permissions import Actor, require, resolve
 from engine.registry import Registry
 
@@ -172,6 +172,38 @@ class App:
                                 expected_version=expected_version, document=document)
             return _outcome(out)
 
+    def act(self, process_id: int, workflow: str, event: str, *, by: Optional[str] = None,
+            for_party: Optional[int] = None, via: Optional[str] = None, params: Optional[Mapping[str, Any]] = None,
+            expected_version: Optional[int] = None) -> dict[str, Any]:
+        """A domain verb: ``event`` on a process of ``workflow``, acting for ``by`` ("victim": the
+        victim-side party who started it; "offender": the person under supervision) unless a
+        ``for_party`` is named; in one transaction."""
+        with self.store.write() as s:
+            actor0 = self._actor(s)
+            if by is not None and for_party is None:
+                for_party = processes.party_for_side(s, self.registry, actor0, process_id, workflow, by)
+            elif not processes.is_workflow(s, process_id, workflow):
+                raise Hidden(runtime.missing_message(process_id))
+            out = runtime.apply(s, self.store.vault, self.registry, process_id=process_id, event=event,
+                                actor=self._actor(s, for_party, via), now=self.now(), params=params,
+                                expected_version=expected_version)
+            return _outcome(out)
+
+    def record_interest(self, case_number: str, workflow: str, for_party: int, via: Optional[str] = None) -> dict[str, Any]:
+        """The person under supervision asked for a process only the victim may start: kept on file."""
+        from engine import interest
+
+        with self.store.write() as s:
+            row = interest.record_interest(s, self._actor(s, for_party, via), case_number, workflow, self.now(),
+                                           self.registry)
+            return {"interest": row.id, "case_number": case_number, "workflow": workflow}
+
+    def list_interest(self, case_number: str) -> list[dict[str, Any]]:
+        from engine import interest
+
+        with self.store.read() as s:
+            return interest.list_interest(s, self._actor(s), case_number)
+
     def read_document(self, process_id: int, kind: str, version: Optional[int] = None) -> dict[str, Any]:
         """A process's text (a letter), for roles that may read the process; the read is audited."""
         from engine import documents
@@ -245,8 +277,11 @@ def workflow_rows(registry: Registry) -> list[dict[str, Any]]:
 
 
 def _outcome(out: runtime.Outcome) -> dict[str, Any]:
-    return {"process": out.process.id, "event": out.event, "from": out.from_state, "to": out.to_state,
-            "version": out.process.version, "notices": len(out.notices)}
+    """What happened; the states and version only for an actor who may read the process."""
+    result = {"process": out.process.id, "event": out.event, "notices": len(out.notices)}
+    if out.readable:
+        result.update({"from": out.from_state, "to": out.to_state, "version": out.process.version})
+    return result
 
 
 __all__ = ["App", "NotFound"]

@@ -41,16 +41,17 @@ class Outcome:
     to_state: str
     audit_id: int
     notices: list[int] = field(default_factory=list)
+    readable: bool = True  # False: the actor may act but not read, so their answer must not show states
 
 
-def _missing(process_id: int) -> str:
+def missing_message(process_id: int) -> str:
     return f"no process {process_id} that you may see; `vcase process list CASE` shows the ones you may"
 
 
 def load_process(session: Session, process_id: int) -> Process:
     process = session.get(Process, process_id)
     if process is None:
-        raise NotFound(_missing(process_id))
+        raise NotFound(missing_message(process_id))
     return process
 
 
@@ -64,7 +65,7 @@ def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None)
     if reads(wf, actor):
         return
     if process_id is not None:
-        raise Hidden(_missing(process_id))
+        raise Hidden(missing_message(process_id))
     raise NotPermitted(f"{actor.role} is not permitted to read {wf.name} processes")
 
 
@@ -129,12 +130,14 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
         return _apply(session, vault, registry, compiled, process, event, actor, now, params, expected_version, timer,
                       document, case_event_id)
     if not ever_admits(wf, actor):
-        raise Hidden(_missing(process_id))
+        raise Hidden(missing_message(process_id))
     if not ever_admits(wf, actor, event):
         raise NotPermitted(f"{actor.describe()} is not permitted to {event} process {process_id}")
     try:
-        return _apply(session, vault, registry, compiled, process, event, actor, now, params, expected_version, timer,
-                      document, case_event_id)
+        outcome = _apply(session, vault, registry, compiled, process, event, actor, now, params, expected_version,
+                         timer, document, case_event_id)
+        outcome.readable = False
+        return outcome
     except (NotAllowed, NotPermitted):
         raise NotAllowed(f"Can't {event} process {process_id} now; nothing was written, and its state is not "
                          "shown to your role: ask the staff who run it.", event=event) from None

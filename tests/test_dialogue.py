@@ -469,8 +469,8 @@ def test_the_reminder_is_internal_so_the_lapse_timer_keeps_running(agency):
     pid = drive(agency, "offender_invited")
     agency.admin.run_until(agency.clock.now() + timedelta(days=31))
     assert set(_due(agency.store, pid)) == {"invitation_lapse"} and _state(agency, pid) == "offender_invited"
-    assert send(agency, "officer_for_offender", pid, "offender_accepts")["to"] == "offender_accepted"
-    assert _due(agency.store, pid) == {}
+    send(agency, "officer_for_offender", pid, "offender_accepts")
+    assert _state(agency, pid) == "offender_accepted" and _due(agency.store, pid) == {}
 
 
 def test_invitation_days_are_agency_settings(agency):
@@ -560,7 +560,10 @@ def test_withdrawal_ends_everything_and_tells_each_party_only_that_it_ended(agen
 def test_either_side_may_withdraw_up_to_the_meeting_day(agency, withdrawer):
     pid = drive(agency, "dialogue_scheduled", dialogue_in=timedelta(days=1, hours=2))
     agency.clock.advance(timedelta(days=1, hours=1))  # the meeting is in an hour
-    assert send(agency, withdrawer, pid, "withdraw", {"reason": REASON})["to"] == "withdrawn"
+    out = send(agency, withdrawer, pid, "withdraw", {"reason": REASON})
+    assert _state(agency, pid) == "withdrawn"
+    # the officer relays the offender's withdrawal but is not a reader: the answer names no state
+    assert ("to" in out) == (not withdrawer.startswith("officer"))
 
 
 @pytest.mark.parametrize("event", ["pause", "withdraw"])
