@@ -168,11 +168,11 @@ def profile_case_show(out: io.StringIO, tmp: Path) -> None:
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
-        _, self_us, cum_us, name = [x.strip() for x in line.replace("import time:", "").split("|", 2)[0:1]
-                                    + line.split("|")[1:2] + line.split("|")[2:3] + [line.split("|")[2]]]
-        module = line.split("|")[2]
-        depth = (len(module) - len(module.lstrip())) // 2
-        rows.append((depth, int(line.split("|")[1]), module.strip()))
+        _, cumulative, module = line.split("|", 2)
+        if not cumulative.strip().isdigit():
+            continue  # the header line
+        depth = (len(module) - len(module.lstrip()) - 1) // 2
+        rows.append((depth, int(cumulative), module.strip()))
     total = sum(r[1] for r in rows if r[0] == 0)
     out.write(f"\n=== `vcase case show` imports (python -X importtime): {total / 1e3:.0f} ms of imports; "
               "heaviest top-level imports and their heaviest children (cumulative ms):\n")

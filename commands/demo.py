@@ -1,7 +1,8 @@
 """``vcase demo``: a guided walk on a throwaway database and a simulated clock.
 
 The story only calls ``engine.api.App``, the same calls the other commands
-make; it is also run by the test suite, so it cannot drift from the engine.
+make; tests/test_demo.py runs it, so it cannot drift from the engine. The
+chapters after set-up are in ``commands/demo_story.py``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def run_story(folder: Path, say: Narrator) -> dict:
     clock = SimulatedClock(START)
     key = new_key()
     store = Store(f"sqlite:///{folder / 'demo.db'}", [key])
-    admin = App(store, clock=clock, login="ada")
+    outbox = folder / "outbox"
+    admin = App(store, clock=clock, login="ada", outbox=outbox)
 
     say.heading("An agency sets up vcase")
     admin.init("ada", "Ada Admin")
@@ -85,8 +87,8 @@ def run_story(folder: Path, say: Narrator) -> dict:
     say.refused("parole board reading a party", admin.as_user("pat").show_party, victim["id"])
     say.refused("officer adding staff", officer.add_staff, "eve", "Eve", "admin")
 
-    facts = {"victim_party": victim["id"], "email_found_in_file": found}
-    for chapter in CHAPTERS:
+    facts = {"victim_party": victim["id"], "email_found_in_file": found, "outbox": outbox}
+    for chapter in _chapters():
         facts.update(chapter(admin, clock, say, facts) or {})
 
     say.heading("Every act is on a tamper-evident record")
@@ -98,30 +100,51 @@ def run_story(folder: Path, say: Narrator) -> dict:
     return facts
 
 
-CHAPTERS: list = []  # later chapters (processes) register here, in order
+def _chapters() -> list:
+    from commands.demo_story import CHAPTERS
+
+    return CHAPTERS
+
+
+MARKER = ".vcase-demo"
 
 
 @click.command()
-@click.option("--keep", "keep", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep the demo database in this folder instead of a temporary one.")
-def demo(keep):
-    """A guided walk through vcase on a throwaway database and a simulated clock.
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("vcase-demo"),
+              show_default=True, help="Where the demo's database and outbox go (replaced on each run).")
+@click.option("--throwaway", is_flag=True, help="Use a temporary folder and remove it afterwards.")
+def demo(folder, throwaway):
+    """A guided walk through vcase: one case followed for a year on a simulated clock.
 
-    Nothing touches your real database or key: the demo makes its own in a
-    temporary folder (or in --keep DIR) and removes it afterwards.
+    A registered victim, custody events, a dialogue to follow-up, a withdrawn
+    one, an apology letter held and released. Nothing touches your real
+    database, key or mail server: the demo makes its own database in DIR and
+    writes every notice as a file in DIR/outbox for you to open.
 
     \b
     Examples:
       vcase demo
-      vcase demo --keep ./vcase-demo
+      vcase demo --dir /tmp/vcase-demo
+      vcase demo --throwaway
     """
-    folder = keep or Path(tempfile.mkdtemp(prefix="vcase-demo-"))
+    from engine.errors import InvalidInput
+
+    if throwaway:
+        folder = Path(tempfile.mkdtemp(prefix="vcase-demo-"))
+    elif folder.exists() and any(folder.iterdir()):
+        if not (folder / MARKER).exists():
+            raise InvalidInput(f"{folder} exists and is not a vcase demo folder; choose another with --dir")
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).write_text("made by `vcase demo`; replaced on the next run\n")
     try:
         click.secho("vcase demo: a simulated clock starts on Monday 2 March 2026, 09:00 in Chicago.", bold=True)
         run_story(folder, Narrator())
         click.echo()
-        click.echo(f"Done. The demo database is in {folder}." if keep else "Done. The throwaway database was removed.")
+        if throwaway:
+            click.echo("Done. The throwaway folder was removed.")
+        else:
+            click.echo(f"Done. Open the notices in {folder / 'outbox'}; the database is {folder / 'demo.db'}.")
     finally:
-        if keep is None:
+        if throwaway:
             shutil.rmtree(folder, ignore_errors=True)

@@ -184,5 +184,11 @@ def from_environment(outbox: Path) -> dict[str, object]:
             "letter": LetterChannel(outbox)}
 
 
-__all__ = ["DeliveryFailed", "EmailChannel", "LetterChannel", "Outgoing", "SmsChannel", "from_environment",
+def files_only(outbox: Path) -> dict[str, object]:
+    """Every channel writing files into ``outbox`` (no network): for the demo and previews."""
+    return {"email": EmailChannel(host=None, port=25, sender="notices@vcase.invalid", outbox=outbox),
+            "sms": SmsChannel(outbox, None), "letter": LetterChannel(outbox)}
+
+
+__all__ = ["DeliveryFailed", "EmailChannel", "LetterChannel", "Outgoing", "SmsChannel", "files_only", "from_environment",
            "message_id_for", "sms_parts"]

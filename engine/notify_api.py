@@ -97,13 +97,14 @@ def channels(app) -> dict[str, object]:
     return from_environment(app.outbox)
 
 
-def deliver(app, batch: int = 50, worker: str = "", progress=None) -> delivery.DeliveryResult:
-    """Fall back on emergencies nobody confirmed in time, then send everything due now."""
+def deliver(app, batch: int = 50, worker: str = "", progress=None, via=None) -> delivery.DeliveryResult:
+    """Fall back on emergencies nobody confirmed in time, then send everything due now (through
+    ``via``, a channel map, or the channels the environment configures)."""
     with app.store.write() as s:
         policy = settings_mod.load(s, app.registry)
         window = timedelta(hours=float(policy["notices.confirm_window_hours"]))
         fallbacks = delivery.fall_back_unconfirmed(s, app.store.vault, app.now(), window, policy)
-    result = delivery.deliver_due(app.store, app.registry, channels(app), app.now(), batch, worker, progress)
+    result = delivery.deliver_due(app.store, app.registry, via or channels(app), app.now(), batch, worker, progress)
     result.fallbacks += fallbacks
     return result
 

@@ -151,3 +151,25 @@ def agency(admin):
         parole=admin.as_user("pat"), case="2026-CR-0001", victim=victim["id"], minor=minor["id"],
         guardian=guardian["id"], offender=offender["id"], store=admin.store, clock=admin.clock,
     )
+
+
+@pytest.fixture
+def run(store, admin, monkeypatch, tmp_path):
+    """Invoke the CLI in-process (``cli.main``) against the test database as a given user."""
+    import cli
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("VCASE_DATABASE_URL", store.url)
+    monkeypatch.setenv("VCASE_KEY", KEY)
+    monkeypatch.setenv("VCASE_HOME", str(tmp_path))
+
+    def invoke(user, *args):
+        monkeypatch.setenv("VCASE_USER", user)
+        runner = CliRunner()
+        code = None
+        with runner.isolation() as (out, err, _):
+            code = cli.main(list(args))
+            stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+        return code, stdout, stderr
+
+    return invoke

@@ -76,23 +76,6 @@ def test_help_loads_no_sqlalchemy(args):
     assert "engine.db" not in loaded
 
 
-@pytest.fixture
-def run(store, admin, monkeypatch, tmp_path):
-    """Invoke the CLI in-process against the test database as a given user."""
-    monkeypatch.setenv("VCASE_DATABASE_URL", store.url)
-    monkeypatch.setenv("VCASE_KEY", KEY)
-    monkeypatch.setenv("VCASE_HOME", str(tmp_path))
-
-    def invoke(user, *args):
-        monkeypatch.setenv("VCASE_USER", user)
-        runner = CliRunner()
-        code = None
-        with runner.isolation() as (out, err, _):
-            code = cli.main(list(args))
-            stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
-        return code, stdout, stderr
-
-    return invoke
 
 
 def test_the_officer_records_when_supervision_ends(run, store):

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from engine.models import Interest, Notice, Process
 from tests.support import dump
-from tests.test_cli import run  # noqa: F401  (the fixture)
 
 CASE = "2026-CR-0001"
 

@@ -1,0 +1,146 @@
+"""The demo's story after set-up: one case followed for a year.
+
+A registered victim, custody events with advance notices, a dialogue that
+runs to follow-up, a second one that a co-victim withdraws, and an apology
+letter returned once, accepted, held, asked for and released. The clock is
+simulated; notices go to files in the demo's outbox folder. Every step is an
+``engine.api.App`` call (the same the commands make); the story holds no rule
+of its own: where something is refused, the engine refused it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+CASE = "2026-CR-0042"
+CHECKED = "harm,blame,excuses,forgiveness,contact,contact_details,preaching,revictimizing"
+LETTER_1 = ("I know what I did hurt you, but I was not in a good place and you have to understand that. "
+            "Please write back so I can explain.")
+LETTER_2 = ("I hurt you, and I have no excuse for it. I think about what I took from you, your sense of safety "
+            "at home, every day. I am working on myself so that no one else is harmed by me.")
+
+
+def registration_and_events(admin, clock, say, facts) -> dict:
+    advocate, officer = admin.as_user("avery"), admin.as_user("oscar")
+    victim = facts["victim_party"]
+    say.heading("The victim registers for notices")
+    reg = advocate.start(CASE, "notification", victim, "phone", {"events": "all,letter_held"})
+    say.say("Maria asked, by phone, to be told of every custody and supervision event, and of any apology letter.")
+    say.show("registration", f"process {reg['process']} ({reg['notices']} confirmation notice(s), in Spanish)")
+
+    say.heading("Custody and supervision events")
+    hearing = clock.now() + timedelta(days=45)
+    from engine import notify_api
+
+    out = notify_api.record_event(officer, CASE, "parole_hearing", hearing.replace(hour=15, minute=0),
+                                  "Parole board hearing, room 2")
+    say.say("The officer records a parole hearing 45 days out: Maria is told now, and again 30, 7 and 1 days before.")
+    say.show("notices / advance notices", f"{out['registrants_notified']} now, {out['advance_notices_armed']} armed")
+    return {"registration": reg["process"], "hearing": hearing}
+
+
+def dialogue_to_follow_up(admin, clock, say, facts) -> dict:
+    advocate, vs, fay, officer = (admin.as_user(u) for u in ("avery", "vera", "fay", "oscar"))
+    pat = admin.as_user("pat")
+    victim = facts["victim_party"]
+    say.heading("The victim asks for a dialogue")
+    say.refused("officer starting one", officer.start, CASE, "dialogue", None)
+    pid = advocate.start(CASE, "dialogue", victim, "phone")["process"]
+    say.say(f"Maria asked her advocate by phone: dialogue {pid}. Only the victim side can start one.")
+    advocate.send(pid, "begin_intake")
+    advocate.send(pid, "record_screening", params={"appeals": "exhausted", "safety_screen": "no_concerns"})
+    vs.send(pid, "assign_facilitator", params={"facilitator": "fay"})
+    fay.send(pid, "invite_offender")
+    relayed = officer.act(pid, "dialogue", "offender_accepts", by="offender", via="in_person")
+    say.show("officer relays the answer", f"{relayed['event']} recorded (the officer is shown no state)")
+    for party in ("victim", "offender"):
+        fay.send(pid, "record_agreements", params={"party": party})
+    fay.send(pid, "begin_preparation")
+    for party in ("victim", "offender"):
+        fay.send(pid, "record_session", params={"party": party})
+        fay.send(pid, "mark_ready", params={"party": party})
+    meeting = (clock.now() + timedelta(days=120)).replace(hour=16, minute=0)  # 10:00 or 11:00 in Chicago
+    fay.send(pid, "schedule", params={"dialogue_at": meeting, "format": "in_person"})
+    say.show("scheduled", f"{meeting:%Y-%m-%d %H:%M} UTC, in person; reminders 7 and 1 days before")
+    say.show("parole board sees", f"{len(pat.list_processes(CASE))} process(es)")
+    return {"dialogue": pid, "meeting": meeting}
+
+
+def dialogue_withdrawn(admin, clock, say, facts) -> dict:
+    advocate = admin.as_user("avery")
+    say.heading("A co-victim asks for a dialogue, then withdraws")
+    luis = advocate.add_party(CASE, "co_victim", "Luis Lopez", email="luis.lopez@example.org", channels=("email",))
+    pid = advocate.start(CASE, "dialogue", luis["id"], "in_person")["process"]
+    advocate.send(pid, "begin_intake")
+    say.refused("Maria's advocate withdrawing Luis's request", advocate.send, pid, "withdraw",
+                facts["victim_party"], "phone")
+    out = advocate.act(pid, "dialogue", "withdraw", by="victim", via="phone",
+                       params={"reason": "not ready to face him"})
+    say.say(f"Luis withdrew dialogue {pid} during intake. His reason stays in the audit trail; it is sent to no one.")
+    say.show("notices", f"{out['notices']} (to Luis only: the offender was never approached, so is never told)")
+    return {"withdrawn_dialogue": pid}
+
+
+def letter_held(admin, clock, say, facts) -> dict:
+    from engine import letters
+
+    officer, vs, pat = admin.as_user("oscar"), admin.as_user("vera"), admin.as_user("pat")
+    say.heading("An apology letter: screened, returned once, held")
+    offender = next(p["id"] for p in vs.list_parties(CASE) if p["kind"] == "supervised_person")
+    lid = letters.submit(officer, CASE, facts["victim_party"], offender, LETTER_1, "in_writing")["letter"]
+    letters.send(vs, lid, "return", params={"reasons": "excuses,contact", "note": "no request for a reply"})
+    say.say(f"Letter {lid} was returned: it made excuses and asked for a reply. The writer is told why.")
+    letters.send(officer, lid, "resubmit", offender, "in_writing", document=LETTER_2)
+    out = letters.send(vs, lid, "accept", params={"checklist": CHECKED})
+    say.say("The revised letter passed every item and is held. Maria opted in, so she gets one gentle notice.")
+    say.show("notices on acceptance", out["notices"])
+    say.refused("parole board listing letters", letters.list_for_case, pat, CASE)
+    return {"letter": lid}
+
+
+def a_year_passes(admin, clock, say, facts) -> dict:
+    from engine import letters
+    from engine.channels import files_only
+    from engine.scheduler import simulate
+
+    fay, advocate, vs = admin.as_user("fay"), admin.as_user("avery"), admin.as_user("vera")
+    outbox: Path = facts["outbox"]
+    via = files_only(outbox)
+    say.heading("The clock runs forward a year")
+    start = clock.now()
+    ran = simulate(admin, facts["meeting"] + timedelta(hours=2), via)
+    fay.send(facts["dialogue"], "record_dialogue")
+    fay.send(facts["dialogue"], "begin_follow_up")
+    say.say("The hearing notices and the dialogue reminders went out; the dialogue was held; follow-up began.")
+    later = simulate(admin, clock.now() + timedelta(days=100), via)
+    letters.send(advocate, facts["letter"], "request", facts["victim_party"], "phone")
+    letters.send(vs, facts["letter"], "release", params={"identity_checked": True, "method": "email"})
+    say.say("Maria asked for the letter; her identity was checked; it was released to her by email.")
+    rest = simulate(admin, start + timedelta(days=365), via)
+    total = ran.sent + later.sent + rest.sent
+    fired = ran.fired + later.fired + rest.fired
+    dialogue = vs.show_process(facts["dialogue"])
+    say.show("timers fired", fired)
+    say.show("notices delivered", total)
+    say.show("dialogue", f"{dialogue['state']} (check-in at 30 days, closed at 90)")
+    files = sorted(p for p in outbox.rglob("*") if p.is_file())
+    say.show("outbox folder", outbox)
+    for kind in sorted({p.relative_to(outbox).parts[0] for p in files}):
+        say.show(f"  {kind}", f"{sum(1 for p in files if p.relative_to(outbox).parts[0] == kind)} file(s)")
+    to_maria = [p for p in files if p.suffix == ".eml" and "To: maria.lopez@" in p.read_text(encoding="utf-8")]
+    say.say(f"Maria's {len(to_maria)} emails, in Spanish, for example:")
+    for path in to_maria[:5]:
+        subject = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("Subject:"))
+        say.say(f"  {path.relative_to(outbox)}  {_decoded(subject)}")
+    return {"timers_fired": fired, "notices_delivered": total, "dialogue_state": dialogue["state"],
+            "outbox_files": len(files), "clock": clock.now()}
+
+
+def _decoded(header: str) -> str:
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(header)))
+
+
+CHAPTERS = [registration_and_events, dialogue_to_follow_up, dialogue_withdrawn, letter_held, a_year_passes]

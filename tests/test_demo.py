@@ -1,0 +1,50 @@
+"""`vcase demo` (what `make demo` runs): the story runs to the end and shows what it says."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+import cli
+from commands.demo import Narrator, run_story
+
+
+def test_the_story_runs_a_year_and_writes_the_notices_to_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("VCASE_SMTP_HOST", "127.0.0.1")  # a real mail server must never get demo mail
+    monkeypatch.setenv("VCASE_SMTP_PORT", "9")
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    assert facts["audit_ok"] and not facts["email_found_in_file"]
+    assert facts["dialogue_state"] == "closed"
+    assert facts["timers_fired"] == 7  # hearing: 30/7/1 days before; meeting: 7/1 days; check-in; close
+    emails = sorted((folder / "outbox" / "email").glob("*.eml"))
+    assert facts["outbox_files"] == facts["notices_delivered"] == len(emails) + len(
+        list((folder / "outbox" / "letters").rglob("*.txt")))
+    maria = [p.read_text(encoding="utf-8") for p in emails if "To: maria.lopez@" in p.read_text(encoding="utf-8")]
+    assert maria and all("Content-Language: es" in m for m in maria)
+    assert not [m for m in maria if "Luis" in m]  # the co-victim's dialogue is his alone
+
+
+def test_the_withdrawn_dialogue_told_only_the_co_victim(tmp_path):
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    letters = [p.read_text(encoding="utf-8") for p in (folder / "outbox" / "letters").rglob("*.txt")]
+    assert letters and not [text for text in letters if "Luis" in text or "Maria" in text]
+    assert facts["withdrawn_dialogue"] != facts["dialogue"]
+
+
+def test_the_command_replaces_its_own_folder_and_refuses_any_other(tmp_path):
+    target = tmp_path / "vcase-demo"
+    for _ in range(2):
+        result = CliRunner().invoke(cli.vcase, ["demo", "--dir", str(target)])
+        assert result.exit_code == 0, result.output
+        assert "Open the notices in" in result.output and "hash chain                   intact" in result.output
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "thesis.txt").write_text("do not delete")
+    code = cli.main(["demo", "--dir", str(other)])
+    assert code == 1 and (other / "thesis.txt").read_text() == "do not delete"
+    result = CliRunner().invoke(cli.vcase, ["demo", "--throwaway"])
+    assert result.exit_code == 0 and "throwaway folder was removed" in result.output
+
