@@ -1,7 +1,9 @@
 """The append-only, hash-chained audit trail.
 
-One chain per stream (``case:<id>`` for everything on a case, ``system`` for
-staff and settings), so unrelated cases never wait on each other. Each entry's
+One chain per stream (``process:<id>`` for a process's events, ``case:<id>``
+for the rest of a case, ``system`` for staff and settings), so unrelated
+processes never wait on each other: two scheduler workers firing timers of
+different processes on one case do not queue on one stream head. Each entry's
 hash covers its content and the previous entry's hash; the stream head row
 is advanced with a guarded update, which keeps appends serial and makes a
 truncated tail detectable. Only the engine writes here; database triggers
@@ -26,7 +28,9 @@ from engine.models import AuditEntry, AuditStream
 GENESIS = "0" * 64
 
 
-def stream_for(case_id: Optional[int]) -> str:
+def stream_for(case_id: Optional[int], process_id: Optional[int] = None) -> str:
+    if process_id is not None:
+        return f"process:{process_id}"
     return f"case:{case_id}" if case_id is not None else "system"
 
 
@@ -47,7 +51,7 @@ def append(
     detail: Optional[dict[str, Any]] = None,
 ) -> AuditEntry:
     """Add one entry in the caller's transaction. ``actor`` is an ``engine.permissions.Actor``."""
-    stream = stream_for(case_id)
+    stream = stream_for(case_id, process_id)
     head_query = select(AuditStream.seq, AuditStream.head_hash).where(AuditStream.stream == stream)
     if session.get_bind().dialect.name == "postgresql":
         head_query = head_query.with_for_update()
@@ -66,7 +70,7 @@ def append(
             .values(seq=seq, head_hash=entry.hash)
         ).rowcount
         if moved != 1:
-            raise Conflict("another change on this case was recorded at the same time; nothing was written, try again")
+            raise Conflict("another change to this record was made at the same time; nothing was written, try again")
     else:
         session.add(AuditStream(stream=stream, seq=seq, head_hash=entry.hash))
     session.add(entry)

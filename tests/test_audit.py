@@ -76,7 +76,8 @@ def test_verify_passes_on_a_clean_history(history):
     assert report["ok"] and report["problems"] == []
     assert report["entries"] == scalar(history.store, "SELECT count(*) FROM audit_entry") > 15
     streams = scalar(history.store, "SELECT count(DISTINCT stream) FROM audit_entry")
-    assert streams == 2  # "system" (staff, settings) and "case:1"
+    processes = scalar(history.store, "SELECT count(DISTINCT process_id) FROM audit_entry")
+    assert processes >= 1 and streams == 2 + processes  # "system" (staff, settings), "case:1", one per process
     assert history.vs.verify_audit()["ok"]
 
 
@@ -99,7 +100,8 @@ def test_an_altered_entry_is_named_by_id(history, column, value):
     assert [(p.entry_id, p.what) for p in found] == [(target, "content does not match its hash (altered)")]
     report = history.admin.verify_audit()
     assert not report["ok"]
-    assert report["problems"][0].startswith(f"audit entry {target} (case:1 #")
+    stream = scalar(store, "SELECT stream FROM audit_entry WHERE id = :id", id=target)
+    assert stream.startswith("process:") and report["problems"][0].startswith(f"audit entry {target} ({stream} #")
 
 
 def test_a_rehashed_entry_is_caught_by_the_next_link(history):
@@ -131,9 +133,10 @@ def test_deleting_the_last_entry_is_detected(history):
 def test_deleting_an_entry_in_the_middle_is_detected(history):
     store = history.store
     seq = scalar(store, "SELECT seq FROM audit_entry WHERE action = 'toy.pause'")
-    following = scalar(store, "SELECT id FROM audit_entry WHERE stream = 'case:1' AND seq = :s", s=seq + 1)
+    stream = scalar(store, "SELECT stream FROM audit_entry WHERE action = 'toy.pause'")
+    following = scalar(store, "SELECT id FROM audit_entry WHERE stream = :st AND seq = :s", st=stream, s=seq + 1)
     with triggers_dropped(store):
-        sql(store, "DELETE FROM audit_entry WHERE stream = 'case:1' AND seq = :s", s=seq)
+        sql(store, "DELETE FROM audit_entry WHERE stream = :st AND seq = :s", st=stream, s=seq)
     found = problems(store)
     assert {p.entry_id for p in found} == {following}
     assert any("entries removed" in p.what for p in found)
