@@ -103,6 +103,14 @@ def machine(pg_url: str) -> dict:
             engine.dispose()
         except Exception as exc:  # reported, not fatal
             info["postgresql"] = f"unavailable: {type(exc).__name__}"
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "engine", "notices", "workflows", "commands", "cli.py"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.split("\n")
+        info["vcase_commit"] = head + (f" + uncommitted changes to {len([d for d in dirty if d.strip()])} file(s)"
+                                       if any(d.strip() for d in dirty) else "")
+    except OSError:
+        pass
     import apscheduler
     import jinja2
     import sqlalchemy

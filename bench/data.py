@@ -7,12 +7,14 @@ and the officer records a ``release_scheduled`` event, which arms one advance
 notice timer per registration (the agency setting ``notification.advance_days``
 is ``7``, so exactly one). The template's rows are then cloned in bulk (ids
 shifted, foreign keys, JSON details and idempotency keys remapped, every clone's
-audit chain re-hashed with ``engine.audit.digest``) until there are
+audit chains re-hashed with ``engine.audit.digest``) until there are
 ``instances`` registrations. Each clone has what the engine wrote for the
 template: case, offender and survivor parties, the case event, the process (state
 ``active``, version 2), its pending ``advance-<event>-7d`` timer, two notices
 (``registered`` and ``release_scheduled``; marked sent, so no daemon re-sends
-them) and the case's audit chain (3 entries per registration + 2 per case).
+them) and its audit entries (3 per registration + 2 per case), on the chains
+the engine keeps them on (``case:<id>``, ``process:<id>``), each chain valid
+for ``vcase audit verify``.
 
 A timer firing is then the notification workflow's ``advance_release_scheduled``
 step: a self-loop on ``active`` (no timers armed or cancelled), guarded by the
@@ -62,6 +64,7 @@ class Plan:
     idle_hi: datetime
     per_case: int = 5
     seed: int = 7
+    zone: str = "America/Chicago"  # the cases' time zone (quiet hours are reckoned in it)
 
     @property
     def cases(self) -> int:
@@ -116,7 +119,7 @@ def t0_for(now: datetime) -> datetime:
 
 # -- the template, through the API ------------------------------------------------
 
-def seed_template(store, t0: datetime, per_case: int):
+def seed_template(store, t0: datetime, per_case: int, zone: str = "America/Chicago"):
     from engine import notify_api as N
     from engine.api import App
     from engine.clock import SimulatedClock
@@ -134,7 +137,7 @@ def seed_template(store, t0: datetime, per_case: int):
         admin.add_staff(login, name, role, email=f"{login}@agency.example")
     admin.set_setting("notification.advance_days", "7")
     officer, advocate = admin.as_user("oscar"), admin.as_user("avery")
-    officer.open_case(TEMPLATE_CASE, "Sam Supervised", "oscar", "America/Chicago")
+    officer.open_case(TEMPLATE_CASE, "Sam Supervised", "oscar", zone)
     for k in range(per_case):
         party = advocate.add_party(TEMPLATE_CASE, "survivor", f"Survivor {k}", email=f"survivor{k}@example.org",
                                    channels=("email",))
@@ -162,15 +165,19 @@ def _template_rows(store) -> dict[str, list[dict]]:
             "case_event": [dict(r) for r in conn.execute(select(CaseEvent.__table__).where(CaseEvent.case_id == cid).order_by(CaseEvent.id)).mappings()],
             "process": [dict(r) for r in conn.execute(select(Process.__table__).where(Process.case_id == cid).order_by(Process.id)).mappings()],
             "notice": [dict(r) for r in conn.execute(select(Notice.__table__).where(Notice.case_id == cid).order_by(Notice.id)).mappings()],
-            "audit_entry": [dict(r) for r in conn.execute(select(AuditEntry.__table__).where(AuditEntry.stream == f"case:{cid}").order_by(AuditEntry.seq)).mappings()],
-            "audit_stream": [dict(r) for r in conn.execute(select(AuditStream.__table__).where(AuditStream.stream == f"case:{cid}")).mappings()],
+            # every chain the case's history is on (``case:<id>``, and ``process:<id>`` where the engine keeps one)
+            "audit_entry": [dict(r) for r in conn.execute(select(AuditEntry.__table__).where(AuditEntry.case_id == cid).order_by(AuditEntry.id)).mappings()],
         }
+        streams = sorted({a["stream"] for a in rows["audit_entry"]})
+        rows["audit_stream"] = [dict(r) for r in conn.execute(select(AuditStream.__table__).where(AuditStream.stream.in_(streams))).mappings()]
         pids = [p["id"] for p in rows["process"]]
         rows["timer"] = [dict(r) for r in conn.execute(select(Timer.__table__).where(Timer.process_id.in_(pids)).order_by(Timer.id)).mappings()]
     for table in CLONED:
         ids = [r["id"] for r in rows[table]]
         if ids != list(range(ids[0], ids[0] + len(ids))):
             raise RuntimeError(f"template {table} ids are not contiguous: {ids}")
+    if {a["stream"] for a in rows["audit_entry"]} != {h["stream"] for h in rows["audit_stream"]}:
+        raise RuntimeError("every audit stream of the template needs its head row")
     if len(rows["timer"]) != len(rows["process"]):
         raise RuntimeError("expected one advance timer per registration (notification.advance_days = 7)")
     return rows
@@ -246,9 +253,11 @@ class Cloner:
                     "sent_at": self.sent_at, "message_id": self.message_id_for(key, "vcase.invalid")}
 
         out["notice"] = rows_of("notice", notice)
-        stream, prev = f"case:{cid}", "0" * 64
+        heads: dict[str, tuple[int, str]] = {}
         ix, entries = self.ix["audit_entry"], []
         for base, a in zip(self.base["audit_entry"], tpl["audit_entry"]):
+            stream = self.stream(a["stream"], c)
+            prev = heads.get(stream, (0, "0" * 64))[1]
             detail = dict(a["detail"])
             if "party" in detail:
                 detail["party"] = sh("party", detail["party"], c)
@@ -259,16 +268,25 @@ class Cloner:
             e = dict(a, id=sh("audit_entry", a["id"], c), stream=stream, case_id=cid,
                      process_id=sh("process", a["process_id"], c), on_behalf_of=sh("party", a["on_behalf_of"], c),
                      detail=detail, prev_hash=prev)
-            e["hash"] = prev = digest(SimpleNamespace(**e))
+            e["hash"] = digest(SimpleNamespace(**e))
+            heads[stream] = (e["seq"], e["hash"])
             row = list(base)
             for col in ("id", "stream", "case_id", "process_id", "on_behalf_of", "prev_hash", "hash"):
                 row[ix[col]] = e[col]
             row[ix["detail"]] = conv(detail)
             entries.append(row)
         out["audit_entry"] = entries
-        last = tpl["audit_entry"][-1]["seq"]
-        out["audit_stream"] = [[{"stream": stream, "seq": last, "head_hash": prev}[col] for col in self.cols["audit_stream"]]]
+        out["audit_stream"] = [[{"stream": stream, "seq": seq, "head_hash": head}[col] for col in self.cols["audit_stream"]]
+                               for stream, (seq, head) in heads.items()]
         return out
+
+    def stream(self, name: str, c: int) -> str:
+        """``case:<id>`` and ``process:<id>`` follow their clone; any other stream name is kept."""
+        kind, _, ident = name.partition(":")
+        table = {"case": "case_file", "process": "process"}.get(kind)
+        if table is None or not ident.isdigit():
+            raise RuntimeError(f"do not know how to clone audit stream {name!r}")
+        return f"{kind}:{self.shift(table, int(ident), c)}"
 
 
 # -- writers -----------------------------------------------------------------------
@@ -362,7 +380,7 @@ def build(url: str, plan: Plan, now: datetime, key: Optional[str] = None,
     key = key or new_key()
     t0 = t0_for(now)
     store = Store(url, [key])
-    seed_template(store, t0, plan.per_case)
+    seed_template(store, t0, plan.per_case, plan.zone)
     tpl = _template_rows(store)
     store.dispose()
     due = plan.due_times()

@@ -98,6 +98,49 @@ class Ctx:
         return self._idle
 
 
+class StatementTimer:
+    """Time spent inside the database driver, by statement shape (first words and table)."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.engine = engine
+        self.by: dict[str, list] = {}
+        self.total = 0.0
+        self._start: dict[int, float] = {}
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, params, context, executemany):
+        self._start[id(cursor)] = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, params, context, executemany):
+        elapsed = time.perf_counter() - self._start.pop(id(cursor), time.perf_counter())
+        words = statement.split()
+        table = next((w for prev, w in zip(words, words[1:]) if prev.upper() in ("FROM", "INTO", "UPDATE")), "")
+        key = f"{words[0].upper()} {table}".strip()
+        slot = self.by.setdefault(key, [0, 0.0])
+        slot[0] += 1
+        slot[1] += elapsed
+        self.total += elapsed
+
+    def reset(self) -> None:
+        self.by, self.total = {}, 0.0
+
+    def summary(self, steps: int) -> dict:
+        steps = max(1, steps)
+        return {"sql_ms_per_step": self.total / steps * 1e3,
+                "statements_per_step": sum(v[0] for v in self.by.values()) / steps,
+                "top_ms_per_step": {k: round(v[1] / steps * 1e3, 3) for k, v in
+                                    sorted(self.by.items(), key=lambda kv: -kv[1][1])[:8]}}
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
 def _counts(store, since_id: int = 0) -> dict[str, int]:
     from sqlalchemy import func, select
 
@@ -135,13 +178,18 @@ def fire_sqlite(ctx: Ctx) -> list[Figure]:
     store = Store(built.url, [built.key])
     registry = default()
     ctx.say(f"firing {n:,} due timers (fire_due, batch 500) ...")
-    t = time.perf_counter()
+    sql = StatementTimer(store.engine)
+    t, cpu = time.perf_counter(), time.process_time()
     result = fire_due(store, registry, ctx.now)
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
+    sql.close()
     checks = _counts(store)
     store.dispose()
     rate = result.fired / elapsed
-    ctx.say(f"  {result.fired:,} fired in {elapsed:.1f}s: {rate:,.0f}/s")
+    sql_summary = sql.summary(result.fired)
+    ctx.say(f"  {result.fired:,} fired in {elapsed:.1f}s: {rate:,.0f}/s (CPU {cpu:.1f}s: {result.fired / cpu:,.0f}/s of "
+            f"CPU; {sql_summary['sql_ms_per_step']:.2f} ms/step in the driver, "
+            f"{sql_summary['statements_per_step']:.1f} statements/step)")
     ctx.say(f"APScheduler baseline: draining {s.aps_n:,} one-off jobs from SQLAlchemyJobStore(sqlite) ...")
     aps = drain(str(ctx.workdir / "apscheduler.db"), s.aps_n)
     ctx.say(f"  {aps['executed']:,} run in {aps['seconds']:.1f}s: {aps['per_second']:,.0f}/s")
@@ -151,9 +199,11 @@ def fire_sqlite(ctx: Ctx) -> list[Figure]:
         f"APScheduler {aps['apscheduler']} SQLAlchemyJobStore(sqlite), {aps['jobs']:,} one-off jobs", aps["per_second"],
         ratio, "x baseline", ">= 20,000/s and >= 20x baseline", rate >= 20_000 and ratio >= 20,
         f"{n:,} due ({plan.cases:,} cases)",
-        f"{result.fired:,} fired in {elapsed:.1f}s; {checks['audit_entries']:,} audit entries, "
-        f"{checks['notices_queued']:,} notices queued",
-        {"fired": result.fired, "skipped": result.skipped, "seconds": elapsed, "checks": checks, "step": STEP,
+        f"{result.fired:,} fired in {elapsed:.0f}s ({result.fired / cpu:,.0f}/s per CPU-second); "
+        f"{checks['audit_entries']:,} audit entries, {checks['notices_queued']:,} notices queued; "
+        f"{sql_summary['statements_per_step']:.0f} SQL statements/step",
+        {"fired": result.fired, "skipped": result.skipped, "seconds": elapsed, "cpu_seconds": cpu, "sql": sql_summary,
+         "checks": checks, "step": STEP,
          "apscheduler": aps, "build_seconds": built.seconds, "rows": built.rows})]
 
 
@@ -169,8 +219,10 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
     s = ctx.sizes
     tpl_name, run_name = "vcase_bench_tpl", "vcase_bench_run"
     ctx.pg_databases += [tpl_name, run_name]
+    zone = _zone_at(ctx.now, 1)  # 01:00 there: the queued notices wait for the morning, so the daemons only fire
     plan = D.Plan(instances=s.pg_n, groups=[D.Group(s.pg_n, ctx.now - timedelta(days=1), ctx.now - timedelta(seconds=1))],
-                  idle_lo=ctx.now + timedelta(days=1), idle_hi=ctx.now + timedelta(days=365), per_case=s.per_case)
+                  idle_lo=ctx.now + timedelta(days=1), idle_hi=ctx.now + timedelta(days=365), per_case=s.per_case,
+                  zone=zone)
     ctx.say(f"building the PostgreSQL template database: {plan.cases * plan.per_case:,} instances, all due ...")
     url = D.pg_create(ctx.pg_admin_url, tpl_name)
     built = D.build(url, plan, ctx.now, say=ctx.say)
@@ -186,18 +238,23 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
         ctx.say(f"{k} daemon(s) (scheduler run, default --interval 5 --batch 500) on {n:,} due timers ...")
         daemons = [P.Daemon(env, log_dir=ctx.workdir) for _ in range(k)]
         start = end = None
+        cpu_at_start: dict[int, float] = {}
+        machine_at_start = (0.0, 0.0)
         deadline = time.perf_counter() + 120 + n / 20
         waits: Counter = Counter()  # what the daemons' sessions are doing, sampled every 0.2 s
         activity = text("SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') || CASE WHEN wait_event_type = "
                         "'Lock' THEN ' <- ' || regexp_replace(left(query, 70), '\\s+', ' ', 'g') ELSE '' END "
                         "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
                         "AND state = 'active'")
+        daemon_cpu, machine_busy = [], None
         try:
             while time.perf_counter() < deadline:
                 for d in daemons:
                     d.poll_running()
                 if start is None and any(d.running_at for d in daemons):
                     start = min(d.running_at for d in daemons if d.running_at)
+                    cpu_at_start = {i: d.cpu_seconds() or 0.0 for i, d in enumerate(daemons)}
+                    machine_at_start = P.machine_cpu()
                 with engine.connect() as conn:
                     pending = conn.execute(pending_q).scalar_one()
                     if start is not None:
@@ -205,6 +262,9 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
                         waits["samples"] += 1
                 if pending == 0:
                     end = time.perf_counter()
+                    daemon_cpu = [(d.cpu_seconds() or 0.0) - cpu_at_start.get(i, 0.0) for i, d in enumerate(daemons)]
+                    busy, total = P.machine_cpu()
+                    machine_busy = (busy - machine_at_start[0]) / max(1.0, total - machine_at_start[1])
                     break
                 time.sleep(0.2)
         finally:
@@ -225,11 +285,15 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
         runs[k] = {"seconds": elapsed, "per_second": n / elapsed if elapsed else None, "checks": checks,
                    "fired_twice": fired_twice, "worker_shares": shares, "exit_codes": codes,
                    "pg_activity_samples": dict(waits.most_common()),
+                   "daemon_cpu_seconds": daemon_cpu, "machine_cpu_busy": machine_busy,
+                   "daemon_cpu_ms_per_step": sum(daemon_cpu) / max(1, checks["timers_fired"]) * 1e3,
                    "errors": [line for log in logs for line in log.splitlines()
                               if "tick failed" in line or "heartbeat failed" in line][:5]}
         ctx.say(f"  {checks['timers_fired']:,} fired in {elapsed or float('nan'):.1f}s "
                 f"({runs[k]['per_second'] or 0:,.0f}/s); fired twice: {fired_twice}; shares {shares}")
         ctx.say(f"  daemon sessions sampled: {dict(waits.most_common(6))}")
+        ctx.say(f"  daemon CPU {sum(daemon_cpu):.1f}s ({runs[k]['daemon_cpu_ms_per_step']:.1f} ms/step); machine "
+                f"{(machine_busy or 0):.0%} busy")
         D.pg_drop(ctx.pg_admin_url, run_name)
     D.pg_drop(ctx.pg_admin_url, tpl_name)
     one, two = runs[1]["per_second"], runs[2]["per_second"]
@@ -239,9 +303,10 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
         Figure("fire_pg", "steps/s on PostgreSQL, 2 daemons vs 1", two, "steps/s (2 daemons)",
                "1 daemon", one, ratio, "x 1 daemon", ">= 1.3x, zero steps fired twice",
                bool(ratio and ratio >= 1.3 and twice == 0), f"{n:,} due ({plan.cases:,} cases)",
-               f"fired twice: {twice}; 2-daemon shares {runs[2]['worker_shares']}; sessions waiting on a lock "
-               f"{_lock_share(runs[2]['pg_activity_samples']):.0%} of samples (1 daemon: "
-               f"{_lock_share(runs[1]['pg_activity_samples']):.0%})",
+               f"fired twice: {twice}; 2-daemon shares {runs[2]['worker_shares']}; machine CPU busy "
+               f"{(runs[1]['machine_cpu_busy'] or 0):.0%} -> {(runs[2]['machine_cpu_busy'] or 0):.0%}; daemon CPU "
+               f"{runs[1]['daemon_cpu_ms_per_step']:.1f} -> {runs[2]['daemon_cpu_ms_per_step']:.1f} ms/step; sessions "
+               f"waiting on a lock {_lock_share(runs[2]['pg_activity_samples']):.0%} of samples",
                {"runs": runs, "build_seconds": built.seconds, "step": STEP}),
     ]
 
@@ -264,26 +329,37 @@ def idle(ctx: Ctx) -> list[Figure]:
     registry = default()
     stores = {label: Store(b.url, [b.key]) for label, b in dbs.items()}
     times: dict[str, list[float]] = {"big": [], "small": []}
+    cpus: dict[str, list[float]] = {"big": [], "small": []}
     fired: dict[str, list[int]] = {"big": [], "small": []}
+    sqls = {label: StatementTimer(store.engine) for label, store in stores.items()}
     for r in range(s.idle_rounds):
         now = ctx.idle_round_now(r)
         for label in (("big", "small") if r % 2 == 0 else ("small", "big")):
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             result = fire_due(stores[label], registry, now)
             times[label].append(time.perf_counter() - t)
+            cpus[label].append(time.process_time() - cpu)
             fired[label].append(result.fired)
         ctx.say(f"  round {r + 1}: {fired['big'][-1]} fired in {times['big'][-1]:.2f}s among {dbs['big'].instances:,}; "
                 f"{fired['small'][-1]} in {times['small'][-1]:.2f}s among {dbs['small'].instances:,}")
-    for store in stores.values():
+    sql = {label: t.summary(sum(fired[label])) for label, t in sqls.items()}
+    for label, store in stores.items():
+        sqls[label].close()
         store.dispose()
     big, small = statistics.median(times["big"]), statistics.median(times["small"])
     ratio = big / small
+    cpu_ratio = statistics.median(cpus["big"]) / statistics.median(cpus["small"])
+    ctx.say(f"  driver time per step {sql['big']['sql_ms_per_step']:.2f} ms vs {sql['small']['sql_ms_per_step']:.2f} ms; "
+            f"top big: {sql['big']['top_ms_per_step']}")
     return [Figure(
         "idle", f"cost of firing {s.idle_due:,} due steps among {s.idle_big:,} idle instances (SQLite)", big, "s",
         f"the same among {s.idle_small:,} idle", small, ratio, "x", "ratio <= 1.5", ratio <= 1.5,
         f"{dbs['big'].instances:,} vs {dbs['small'].instances:,} instances; median of {s.idle_rounds} rounds",
-        f"per step {big / max(1, s.idle_due) * 1e3:.2f} ms vs {small / max(1, s.idle_due) * 1e3:.2f} ms",
-        {"times": times, "fired": fired, "rows": {k: b.rows for k, b in dbs.items()},
+        f"per step {big / max(1, s.idle_due) * 1e3:.2f} vs {small / max(1, s.idle_due) * 1e3:.2f} ms, of which in the "
+        f"driver {sql['big']['sql_ms_per_step']:.2f} vs {sql['small']['sql_ms_per_step']:.2f} ms; CPU-time ratio "
+        f"{cpu_ratio:.2f}",
+        {"times": times, "cpu_seconds": cpus, "cpu_ratio": cpu_ratio, "sql": sql, "fired": fired,
+         "rows": {k: b.rows for k, b in dbs.items()},
          "build_seconds": {k: b.seconds for k, b in dbs.items()}})]
 
 
@@ -336,10 +412,15 @@ def _queued(store) -> int:
 
 # -- 6. event recorded -> email received ----------------------------------------------------
 
-def _daytime_zone(now: datetime) -> str:
-    """A fixed-offset IANA zone where it is about noon now, so quiet hours never defer the notices."""
-    offset = (12 - now.hour + 12) % 24 - 12
+def _zone_at(now: datetime, hour: int) -> str:
+    """A fixed-offset IANA zone where it is about ``hour`` o'clock now (Etc/GMT-N is UTC+N)."""
+    offset = (hour - now.hour + 12) % 24 - 12
     return "Etc/UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def _daytime_zone(now: datetime) -> str:
+    """Noon there, so quiet hours never defer the notices."""
+    return _zone_at(now, 12)
 
 
 def latency(ctx: Ctx) -> list[Figure]:

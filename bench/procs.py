@@ -80,6 +80,9 @@ class Daemon:
             time.sleep(0.02)
         return self.running_at
 
+    def cpu_seconds(self) -> Optional[float]:
+        return cpu_seconds(self.proc.pid)
+
     def peak_rss_mb(self) -> Optional[float]:
         return vm_hwm_mb(self.proc.pid)
 
@@ -109,6 +112,25 @@ def vm_hwm_mb(pid: int) -> Optional[float]:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> Optional[float]:
+    """User + system CPU seconds of a live process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine since boot (/proc/stat)."""
+    try:
+        values = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return float(sum(values) - idle), float(sum(values))
 
 
 def wait_for(condition: Callable[[], bool], seconds: float, every: float = 0.1) -> bool:

@@ -302,7 +302,10 @@ def _convert(session: Session, p: Param, value: Any, tz: str) -> Any:
 
 
 def _pin(session: Session, wf: Workflow) -> None:
-    """Refuse a definition whose rules changed without a version bump."""
+    """Refuse a definition whose rules changed without a version bump (checked once a transaction)."""
+    checked = session.info.setdefault("vcase.pins", set())
+    if (wf.name, wf.version, id(wf)) in checked:
+        return
     pin = session.get(WorkflowPin, (wf.name, wf.version))
     fingerprint = wf.fingerprint()
     if pin is None:
@@ -313,6 +316,7 @@ def _pin(session: Session, wf: Workflow) -> None:
             f"workflow {wf.name} version {wf.version} has changed since processes started on it; "
             "give the new rules a new version and keep the old one in the module's VERSIONS"
         )
+    checked.add((wf.name, wf.version, id(wf)))
 
 
 def _save(session: Session, process: Process, target: str, data: dict, wf: Workflow, source: str, event: str,

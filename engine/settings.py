@@ -33,9 +33,16 @@ def defaults(registry) -> dict[str, str]:
     return merged
 
 
+CACHE = "vcase.settings"  # per transaction: a scheduler batch reads the settings once, not per timer
+
+
 def load(session: Session, registry) -> dict[str, str]:
+    cached = session.info.get(CACHE)
+    if cached is not None and cached[0] is registry:
+        return dict(cached[1])
     merged = defaults(registry)
     merged.update({s.key: s.value for s in session.execute(select(Setting)).scalars()})
+    session.info[CACHE] = (registry, dict(merged))
     return merged
 
 
@@ -44,6 +51,7 @@ def set_value(session: Session, registry, actor: Actor, key: str, value: str, no
     known = defaults(registry)
     if key not in known:
         raise InvalidInput(f"unknown setting {key!r}; `vcase settings list` shows them")
+    session.info.pop(CACHE, None)
     row = session.get(Setting, key) or Setting(key=key, value=value)
     row.value = value
     session.add(row)

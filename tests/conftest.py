@@ -115,10 +115,9 @@ def clock() -> SimulatedClock:
     return SimulatedClock(START)
 
 
-@pytest.fixture
-def admin(store, clock, tmp_path) -> App:
+def build_admin(store: Store, clock: SimulatedClock, outbox: Path) -> App:
     """An App acting as the first admin, with the standard staff added."""
-    app = App(store, default(), clock, login="ada", outbox=tmp_path / "outbox")
+    app = App(store, default(), clock, login="ada", outbox=outbox)
     with store.write() as session:
         from engine.records import bootstrap_admin
 
@@ -128,8 +127,7 @@ def admin(store, clock, tmp_path) -> App:
     return app
 
 
-@pytest.fixture
-def agency(admin):
+def build_agency(admin: App):
     """A case with a victim (email + SMS, Spanish), a guardian for a minor co-victim.
 
     Returns a namespace of Apps per role and the ids involved.
@@ -151,6 +149,18 @@ def agency(admin):
         parole=admin.as_user("pat"), case="2026-CR-0001", victim=victim["id"], minor=minor["id"],
         guardian=guardian["id"], offender=offender["id"], store=admin.store, clock=admin.clock,
     )
+
+
+@pytest.fixture
+def admin(store, clock, tmp_path) -> App:
+    """An App acting as the first admin, with the standard staff added."""
+    return build_admin(store, clock, tmp_path / "outbox")
+
+
+@pytest.fixture
+def agency(admin):
+    """A case with a victim, a minor co-victim and her guardian: see ``build_agency``."""
+    return build_agency(admin)
 
 
 @pytest.fixture
