@@ -25,7 +25,8 @@ def scheduler():
 
 
 @scheduler.command("run")
-@click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--interval", type=float, default=0.5, show_default=True,
+              help="Seconds between passes (a pass with nothing due is two indexed queries).")
 @click.option("--batch", type=int, default=500, show_default=True, help="Timers per transaction.")
 def scheduler_run(interval, batch):
     """Run the scheduler daemon until SIGTERM or Ctrl-C (then finish the batch, exit 0).
@@ -35,7 +36,7 @@ def scheduler_run(interval, batch):
 
     \b
     Example:
-      VCASE_SMTP_HOST=mail.agency.example vcase scheduler run --interval 5
+      VCASE_SMTP_HOST=mail.agency.example vcase scheduler run --interval 1
     """
     from engine.scheduler import Daemon
 

@@ -67,7 +67,7 @@ def history(session: Session, registry: Registry, actor: Actor, process_id: int)
     process = load_process(session, process_id)
     check_readable(registry.get(process.workflow, process.workflow_version).workflow, actor, process_id)
     rows = session.execute(select(AuditEntry).where(AuditEntry.process_id == process_id)
-                           .order_by(AuditEntry.at, AuditEntry.seq)).scalars()
+                           .order_by(AuditEntry.id)).scalars()
     return [
         {"at": from_db(e.at).isoformat(), "action": e.action.split(".", 1)[-1], "from": e.from_state, "to": e.to_state,
          "actor": e.actor_login, "role": e.actor_role, "for_party": e.on_behalf_of, "via": e.via,

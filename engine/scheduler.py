@@ -66,9 +66,22 @@ def tick(app, worker: str = "", batch: int = 500, stop: Optional[threading.Event
         delivered = notify_api.deliver(app, batch=min(batch, 50), worker=worker,
                                        progress=(lambda n: progress("notices", n)) if progress else None)
         result.sent, result.retried, result.failed = delivered.sent, delivered.retried, delivered.failed
-    if worker:
+    if worker and (result.fired or result.skipped or result.sent or result.retried or result.failed
+                   or _beat_due(worker, app.now())):
         heartbeat(app, worker, result, status=beat)
     return result
+
+
+HEARTBEAT_EVERY = timedelta(seconds=10)  # an idle worker writes its heartbeat this often, not every pass
+_last_beat: dict[str, datetime] = {}
+
+
+def _beat_due(worker: str, now: datetime) -> bool:
+    last = _last_beat.get(worker)
+    if last is not None and timedelta(0) <= now - last < HEARTBEAT_EVERY:
+        return False
+    _last_beat[worker] = now
+    return True
 
 
 def simulate(app, until: datetime, via=None) -> TickResult:
@@ -152,7 +165,7 @@ def status(app) -> dict[str, Any]:
 class Daemon:
     """``vcase scheduler run``: ticks every ``interval`` seconds until SIGTERM/SIGINT."""
 
-    def __init__(self, app, interval: float = 5.0, batch: int = 500, say: Callable[[str], None] = print):
+    def __init__(self, app, interval: float = 0.5, batch: int = 500, say: Callable[[str], None] = print):
         self.app, self.interval, self.batch, self.say = app, interval, batch, say
         self.worker = worker_id()
         self.stop = threading.Event()

@@ -29,7 +29,7 @@ def timeline(session: Session, registry: Registry, actor: Actor, case_number: st
                 if actor.role in registry.get(p.workflow, p.workflow_version).workflow.readers}
     past = []
     for entry in session.execute(select(AuditEntry).where(AuditEntry.case_id == case.id)
-                                 .order_by(AuditEntry.seq.desc()).limit(limit)).scalars():
+                                 .order_by(AuditEntry.id.desc()).limit(limit)).scalars():
         if entry.process_id is not None and entry.process_id not in readable:
             continue
         if entry.action in VICTIM_FACING_ACTIONS and actor.role not in VICTIM_READERS:

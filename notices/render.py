@@ -59,6 +59,7 @@ def environment():
 
     return SandboxedEnvironment(
         loader=FileSystemLoader([str(p) for p in search_path()]),
+        auto_reload=False,  # compiled once per process: a changed template needs a restart of the daemon
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
