@@ -28,38 +28,48 @@ def vcase_env(url: str, key: str, home: Path, user: str = "", **extra: str) -> d
     return env
 
 
-def wall(cmd: list[str], env: Optional[dict] = None) -> float:
+def wall(cmd: list[str], env: Optional[dict] = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user + system) of one run of ``cmd``."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def alternate(cmd: list[str], baseline: list[str], runs: int, env: Optional[dict] = None,
               base_env: Optional[dict] = None) -> dict:
-    """Median wall time of ``cmd`` and ``baseline``, run alternately ``runs`` times each
-    after one untimed warm-up of each (page cache, .pyc files)."""
+    """Median wall time (and CPU time) of ``cmd`` and ``baseline``, run alternately ``runs``
+    times each after one untimed warm-up of each (page cache, .pyc files)."""
     wall(cmd, env)
     wall(baseline, base_env)
     a, b = [], []
     for _ in range(runs):
         a.append(wall(cmd, env))
         b.append(wall(baseline, base_env))
-    return {"runs": runs, "median": statistics.median(a), "baseline_median": statistics.median(b),
-            "all": a, "baseline_all": b, "min": min(a), "baseline_min": min(b)}
+    median = statistics.median
+    return {"runs": runs, "median": median(x[0] for x in a), "baseline_median": median(x[0] for x in b),
+            "cpu_median": median(x[1] for x in a), "baseline_cpu_median": median(x[1] for x in b),
+            "all": [x[0] for x in a], "baseline_all": [x[0] for x in b],
+            "min": min(x[0] for x in a), "baseline_min": min(x[0] for x in b)}
 
 
 class Daemon:
     """`python cli.py scheduler run` as a subprocess, logging to a file."""
 
-    def __init__(self, env: dict, interval: float = 5.0, batch: int = 500, log_dir: Optional[Path] = None):
+    def __init__(self, env: dict, interval: Optional[float] = None, batch: Optional[int] = None,
+                 log_dir: Optional[Path] = None):
+        """``interval`` / ``batch`` None: the command's own defaults (no flag given)."""
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False, dir=log_dir)
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [PYTHON, "cli.py", "scheduler", "run", "--interval", f"{interval:g}", "--batch", str(batch)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
+        flags = (["--interval", f"{interval:g}"] if interval else []) + (["--batch", str(batch)] if batch else [])
+        self.proc = subprocess.Popen([PYTHON, "cli.py", "scheduler", "run", *flags],
+                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
         self.running_at: Optional[float] = None
 
     def text(self) -> str:
@@ -101,6 +111,13 @@ class Daemon:
             os.remove(self.log.name)
         except OSError:
             pass
+
+
+def daemon_defaults() -> dict[str, object]:
+    """The defaults of `vcase scheduler run` (--interval, --batch), read from the command itself."""
+    from commands.scheduler import scheduler_run
+
+    return {p.name: p.default for p in scheduler_run.params if p.name in ("interval", "batch")}
 
 
 def vm_hwm_mb(pid: int) -> Optional[float]:

@@ -25,11 +25,13 @@ def emit_json(data: Any) -> None:
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Iterable[str], title: str | None = None, empty: str = "(none)") -> None:
-    """A readable table; plain text (no colours) when not on a terminal."""
+    """A readable table: drawn with rich on a terminal, aligned plain text otherwise (pipes, files)."""
     columns = list(columns)
     if not rows:
         click.echo(empty)
         return
+    if not sys.stdout.isatty():
+        return _plain(rows, columns, title)
     from rich.console import Console
     from rich.table import Table
 
@@ -39,6 +41,18 @@ def table(rows: Sequence[dict[str, Any]], columns: Iterable[str], title: str | N
     for row in rows:
         t.add_row(*[_cell(row.get(col)) for col in columns])
     Console(file=sys.stdout, highlight=False, markup=False, width=None if sys.stdout.isatty() else 140).print(t)
+
+
+def _plain(rows: Sequence[dict[str, Any]], columns: list[str], title: str | None) -> None:
+    cells = [[c.replace("_", " ") for c in columns]] + [
+        [_cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    if title:
+        click.echo(title)
+    for n, line in enumerate(cells):
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        if n == 0:
+            click.echo("  ".join("-" * width for width in widths))
 
 
 def fields(data: dict[str, Any], keys: Iterable[str] | None = None) -> None:

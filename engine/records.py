@@ -159,18 +159,38 @@ def set_safety(
         detail["order"] = {"kind": kind, "starts_on": starts.isoformat(), "ends_on": ends.isoformat() if ends else None}
     if not detail:
         raise InvalidInput("nothing to record: give --ipv/--no-ipv, --misconduct/--no-misconduct or --order")
+    session.info.pop(ORDERS_CACHE, None)
     session.add(case)
     session.flush()
     audit.append(session, at=now, actor=actor, action="case.safety", case_id=case.id, detail=detail)
     return case
 
 
+# Per-transaction caches (``session.info``): a scheduler batch reads each case's parties and orders
+# once. The writers below drop them, so a later read in the same transaction sees the change.
+PARTIES_CACHE, ORDERS_CACHE = "vcase.parties", "vcase.orders"
+
+
 def order_active(session: Session, case_id: int, on: date) -> bool:
-    query = select(ProtectiveOrder.id).where(
-        ProtectiveOrder.case_id == case_id, ProtectiveOrder.starts_on <= on,
-        (ProtectiveOrder.ends_on.is_(None)) | (ProtectiveOrder.ends_on >= on),
-    )
-    return session.execute(query.limit(1)).first() is not None
+    cache = session.info.setdefault(ORDERS_CACHE, {})
+    if (case_id, on) not in cache:
+        query = select(ProtectiveOrder.id).where(
+            ProtectiveOrder.case_id == case_id, ProtectiveOrder.starts_on <= on,
+            (ProtectiveOrder.ends_on.is_(None)) | (ProtectiveOrder.ends_on >= on),
+        )
+        cache[(case_id, on)] = session.execute(query.limit(1)).first() is not None
+    return cache[(case_id, on)]
+
+
+def case_parties(session: Session, case_id: int) -> dict[int, dict[str, Any]]:
+    """What guards may know of each party on a case (never names or contact details)."""
+    cache = session.info.setdefault(PARTIES_CACHE, {})
+    if case_id not in cache:
+        cache[case_id] = {
+            p.id: {"id": p.id, "kind": p.kind, "side": p.side, "minor": p.is_minor, "deceased": p.is_deceased,
+                   "represents": p.represents_id}
+            for p in session.execute(select(Party).where(Party.case_id == case_id)).scalars()}
+    return cache[case_id]
 
 
 def case_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
@@ -237,6 +257,7 @@ def add_party(
         time_zone=time_zone, created_at=now,
     )
     session.add(party)
+    session.info.pop(PARTIES_CACHE, None)
     session.flush()
     audit.append(session, at=now, actor=actor, action="party.add", case_id=case.id,
                  detail={"party": party.id, "kind": kind, "channels": list(channels), "language": language})

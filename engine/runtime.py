@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from engine import audit, documents, outbox, records, timers
@@ -258,9 +259,7 @@ def _guard(guards, event: str, facts: Facts) -> None:
 
 
 def _facts(session, case: Case, state: str, data, values, actor: Actor, policy, now: datetime) -> Facts:
-    parties = {p.id: {"id": p.id, "kind": p.kind, "side": p.side, "minor": p.is_minor, "deceased": p.is_deceased,
-                      "represents": p.represents_id}
-               for p in session.execute(select(Party).where(Party.case_id == case.id)).scalars()}
+    parties = records.case_parties(session, case.id)
     return Facts(state=state, data=data, params=values, case=records.case_facts(session, case, now),
                  actor_role=actor.role, actor_side=actor.party_side, settings=policy, now=now,
                  actor_party=parties.get(actor.party_id, {}) if actor.party_id is not None else {}, parties=parties)
@@ -330,7 +329,9 @@ def _save(session: Session, process: Process, target: str, data: dict, wf: Workf
     ).rowcount
     if changed != 1:
         raise Conflict(f"process {process.id} was changed by someone else at the same time; nothing was written, try again")
-    session.expire(process)
+    for name, value in (("state", target), ("paused_from", paused_from), ("data", data),
+                        ("version", process.version + 1), ("terminal", target in wf.finals), ("updated_at", now)):
+        set_committed_value(process, name, value)  # what the guarded UPDATE wrote, without a reload
 
 
 def _move_timers(session, wf: Workflow, process: Process, source: str, target: str, event: str,
