@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import app, done, emit_json, fields, json_option, table
+from commands.common import ID, app, done, emit_json, fields, json_option, table
 
 
 @click.group()
@@ -166,7 +166,7 @@ def party():
               help="Preferred channels, most preferred first (repeatable).")
 @click.option("--language", default="en", type=click.Choice(["en", "es"]))
 @click.option("--tz", "time_zone", default=None, help="Their time zone if not the case's.")
-@click.option("--represents", type=int, default=None, help="For a guardian or next of kin: the party they act for.")
+@click.option("--represents", type=ID, default=None, help="For a guardian or next of kin: the party they act for.")
 @click.option("--minor", is_flag=True, help="The person is under 18.")
 @click.option("--deceased", is_flag=True, help="The person has died.")
 def party_add(case_number, kind, name, email, phone, address, channels, language, time_zone, represents, minor, deceased):
@@ -183,7 +183,7 @@ def party_add(case_number, kind, name, email, phone, address, channels, language
 
 
 @party.command("show")
-@click.argument("party_id", type=int)
+@click.argument("party_id", type=ID)
 @json_option
 def party_show(party_id, as_json):
     """Show one party with contact details (victim-facing roles only).

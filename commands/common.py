@@ -9,6 +9,8 @@ from typing import Any, Iterable, Sequence
 import click
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+ID = click.IntRange(1, 2**63 - 1)  # a record id: a positive number a database column can hold
+COUNT = click.IntRange(1, 100_000)  # a batch size or a row limit
 
 
 def app():

@@ -13,13 +13,13 @@ from typing import Optional
 
 import click
 
-from commands.common import app, done, emit_json, json_option, table
+from commands.common import ID, app, done, emit_json, json_option, table
 from commands.processes import VIA_CHOICES, moved
 
 WORKFLOW = "dialogue"
 via_option = click.option("--via", type=click.Choice(VIA_CHOICES), default=None,
                           help="How the party told you (phone, in_person, in_writing, email, video).")
-expect_option = click.option("--expect-version", type=int, default=None,
+expect_option = click.option("--expect-version", type=ID, default=None,
                              help="Refuse if the process changed since you saw this version.")
 
 
@@ -35,7 +35,7 @@ def dialogue():
 
 @dialogue.command("request")
 @click.argument("case_number")
-@click.option("--victim", "victim", type=int, required=True,
+@click.option("--victim", "victim", type=ID, required=True,
               help="The victim-side party asking (victim, guardian or next of kin; `vcase party list CASE`).")
 @via_option
 def dialogue_request(case_number, victim, via):
@@ -52,7 +52,7 @@ def dialogue_request(case_number, victim, via):
 
 @dialogue.command("interest")
 @click.argument("case_number")
-@click.option("--offender", "offender", type=int, required=True,
+@click.option("--offender", "offender", type=ID, required=True,
               help="The person under supervision's party id.")
 @via_option
 def dialogue_interest(case_number, offender, via):
@@ -167,14 +167,14 @@ def _build(verb: Verb):
     for option, _ in reversed(verb.options):
         command = option(command)
     if verb.by == "choose":
-        command = click.option("--for", "for_party", type=int, default=None,
+        command = click.option("--for", "for_party", type=ID, default=None,
                                help="Act for this party instead (id from `vcase party list CASE`).")(command)
         choices = ["victim", "offender"] + (["facilitator"] if verb.event in ("pause", "resume") else [])
         command = click.option("--by", "by", type=click.Choice(choices), required=True,
                                help="Who asked: the victim who requested it, or the person under supervision"
                                     + (", or the facilitator." if len(choices) == 3 else "."))(command)
     command = expect_option(via_option(command))
-    return dialogue.command(verb.name)(click.argument("process_id", type=int)(command))
+    return dialogue.command(verb.name)(click.argument("process_id", type=ID)(command))
 
 
 for _verb in VERBS:
@@ -182,7 +182,7 @@ for _verb in VERBS:
 
 
 @dialogue.command("respond")
-@click.argument("process_id", type=int)
+@click.argument("process_id", type=ID)
 @click.argument("answer", type=click.Choice(["accept", "decline"]))
 @via_option
 @expect_option

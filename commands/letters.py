@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import app, done, emit_json, fields, json_option, table
+from commands.common import ID, app, done, emit_json, fields, json_option, table
 
 VIA = click.Choice(["phone", "in_person", "in_writing", "email", "video"])
 CHECKLIST = "harm, blame, excuses, forgiveness, contact, contact_details, preaching, revictimizing"
@@ -35,10 +35,10 @@ def letter():
 
 @letter.command("submit")
 @click.argument("case_number")
-@click.option("--victim", type=int, required=True, help="The party id of the victim the letter is to.")
+@click.option("--victim", type=ID, required=True, help="The party id of the victim the letter is to.")
 @click.option("--file", "source", type=click.File("rb"), required=True,
               help="The letter as a UTF-8 text file, or - to read standard input.")
-@click.option("--for", "for_party", type=int, required=True, help="The supervised person who wrote it (party id).")
+@click.option("--for", "for_party", type=ID, required=True, help="The supervised person who wrote it (party id).")
 @click.option("--via", type=VIA, default=None, help="How the letter reached you.")
 def letter_submit(case_number, victim, source, for_party, via):
     """Log a letter written by the person under supervision, for screening.
@@ -57,7 +57,7 @@ def letter_submit(case_number, victim, source, for_party, via):
 
 
 @letter.command("review")
-@click.argument("letter_id", type=int)
+@click.argument("letter_id", type=ID)
 @click.option("--begin", is_flag=True, help="Take the letter up for screening.")
 @click.option("--accept", is_flag=True, help="Accept it into the bank; confirm every checklist item with --check.")
 @click.option("--check", "checks", multiple=True, metavar="ITEM",
@@ -96,10 +96,10 @@ def letter_review(letter_id, begin, accept, checks, reasons, note):
 
 
 @letter.command("resubmit")
-@click.argument("letter_id", type=int)
+@click.argument("letter_id", type=ID)
 @click.option("--file", "source", type=click.File("rb"), required=True,
               help="The revised letter as a UTF-8 text file, or - to read standard input.")
-@click.option("--for", "for_party", type=int, required=True, help="The supervised person who wrote it (party id).")
+@click.option("--for", "for_party", type=ID, required=True, help="The supervised person who wrote it (party id).")
 @click.option("--via", type=VIA, default=None, help="How the revision reached you.")
 def letter_resubmit(letter_id, source, for_party, via):
     """Submit the writer's revised letter; every earlier version is kept.
@@ -115,8 +115,8 @@ def letter_resubmit(letter_id, source, for_party, via):
 
 
 @letter.command("request")
-@click.argument("letter_id", type=int)
-@click.option("--for", "for_party", type=int, required=True,
+@click.argument("letter_id", type=ID)
+@click.option("--for", "for_party", type=ID, required=True,
               help="The victim, or their guardian or next of kin, asking for it (party id).")
 @click.option("--via", type=VIA, default=None, help="How they asked.")
 def letter_request(letter_id, for_party, via):
@@ -134,8 +134,8 @@ def letter_request(letter_id, for_party, via):
 
 
 @letter.command("defer")
-@click.argument("letter_id", type=int)
-@click.option("--for", "for_party", type=int, required=True, help="The party who asked for it (party id).")
+@click.argument("letter_id", type=ID)
+@click.option("--for", "for_party", type=ID, required=True, help="The party who asked for it (party id).")
 @click.option("--via", type=VIA, default=None, help="How they told you.")
 def letter_defer(letter_id, for_party, via):
     """The victim would rather wait: the requested letter goes back to the bank.
@@ -151,7 +151,7 @@ def letter_defer(letter_id, for_party, via):
 
 
 @letter.command("release")
-@click.argument("letter_id", type=int)
+@click.argument("letter_id", type=ID)
 @click.option("--identity-checked", is_flag=True, help="You checked the recipient's identity.")
 @click.option("--method", type=click.Choice(["mail", "email", "read_by_facilitator"]), required=True,
               help="How the letter is delivered.")
@@ -175,8 +175,8 @@ def letter_release(letter_id, identity_checked, method, tell_writer):
 
 
 @letter.command("decline")
-@click.argument("letter_id", type=int)
-@click.option("--for", "for_party", type=int, required=True,
+@click.argument("letter_id", type=ID)
+@click.option("--for", "for_party", type=ID, required=True,
               help="The victim, or their guardian or next of kin (party id).")
 @click.option("--via", type=VIA, default=None, help="How they told you.")
 def letter_decline(letter_id, for_party, via):
@@ -193,8 +193,8 @@ def letter_decline(letter_id, for_party, via):
 
 
 @letter.command("withdraw")
-@click.argument("letter_id", type=int)
-@click.option("--for", "for_party", type=int, required=True, help="The supervised person who wrote it (party id).")
+@click.argument("letter_id", type=ID)
+@click.option("--for", "for_party", type=ID, required=True, help="The supervised person who wrote it (party id).")
 @click.option("--reason", default=None, help="Why (kept in the audit trail; never sent).")
 def letter_withdraw(letter_id, for_party, reason):
     """The writer takes the letter back; unsent notices about it are cancelled.
@@ -210,9 +210,9 @@ def letter_withdraw(letter_id, for_party, reason):
 
 
 @letter.command("show")
-@click.argument("letter_id", type=int)
+@click.argument("letter_id", type=ID)
 @click.option("--text", "with_text", is_flag=True, help="Also print the letter's text (the read is audited).")
-@click.option("--version", type=int, default=None, help="With --text: an earlier version.")
+@click.option("--version", type=ID, default=None, help="With --text: an earlier version.")
 @json_option
 def letter_show(letter_id, with_text, version, as_json):
     """Show a letter's record; with --text, its text (victim services, advocates, facilitators).

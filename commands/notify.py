@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from commands.common import app, done, emit_json, fields, json_option, table
+from commands.common import COUNT, ID, app, done, emit_json, fields, json_option, table
 
 NOTICE_COLUMNS = ["id", "template", "channel", "language", "status", "recipient", "not_before", "attempts", "reason"]
 
@@ -28,7 +28,7 @@ def registration():
 
 @registration.command("add")
 @click.argument("case_number")
-@click.option("--for", "for_party", type=int, required=True, help="The victim-side party registering.")
+@click.option("--for", "for_party", type=ID, required=True, help="The victim-side party registering.")
 @click.option("--events", required=True, help="Event types, comma-separated, or 'all'.")
 @click.option("--via", type=click.Choice(["phone", "in_person", "in_writing", "email", "video"]), default=None,
               help="How they asked.")
@@ -100,7 +100,7 @@ def event_record(case_number, event_type, at, details):
 
 
 @event.command("correct")
-@click.argument("case_event_id", type=int)
+@click.argument("case_event_id", type=ID)
 @click.option("--at", "at", default=None, help="The corrected time.")
 @click.option("--details", default=None, help="The corrected details.")
 @click.option("--cancel", is_flag=True, help="The event did not happen: withdraw it.")
@@ -146,8 +146,8 @@ def notices():
 @click.option("--case", "case_number", default=None, help="Only this case.")
 @click.option("--status", type=click.Choice(["queued", "held", "sending", "sent", "failed", "confirmed", "cancelled"]),
               default=None)
-@click.option("--process", "process_id", type=int, default=None, help="Only this process.")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--process", "process_id", type=ID, default=None, help="Only this process.")
+@click.option("--limit", type=COUNT, default=200, show_default=True)
 @json_option
 def notices_list(case_number, status, process_id, limit, as_json):
     """List notices, newest first, with their delivery state.
@@ -164,7 +164,7 @@ def notices_list(case_number, status, process_id, limit, as_json):
 
 
 @notices.command("show")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ID)
 @json_option
 def notices_show(notice_id, as_json):
     """Show one notice: the text sent, its state, attempts and Message-ID.
@@ -185,7 +185,7 @@ def notices_show(notice_id, as_json):
 
 
 @notices.command("confirm")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ID)
 def notices_confirm(notice_id):
     """Record that the recipient confirmed a notice (stops the fallback).
 
@@ -215,7 +215,7 @@ def notices_held(as_json):
 
 
 @notices.command("release")
-@click.argument("notice_ids", type=int, nargs=-1, required=True)
+@click.argument("notice_ids", type=ID, nargs=-1, required=True)
 def notices_release(notice_ids):
     """Let held notices go out (victim services).
 
@@ -229,7 +229,7 @@ def notices_release(notice_ids):
 
 
 @notices.command("discard")
-@click.argument("notice_ids", type=int, nargs=-1, required=True)
+@click.argument("notice_ids", type=ID, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why they must not go out (kept on record).")
 def notices_discard(notice_ids, reason):
     """Discard held notices that must not go out (victim services).
@@ -245,7 +245,7 @@ def notices_discard(notice_ids, reason):
 
 @notices.command("preview")
 @click.argument("template")
-@click.option("--party", "party_id", type=int, required=True, help="Render for this party.")
+@click.option("--party", "party_id", type=ID, required=True, help="Render for this party.")
 @click.option("--channel", type=click.Choice(["email", "sms", "letter"]), default="email", show_default=True)
 @click.option("--at", "at", default=None, help="A sample time for the event.")
 @json_option
@@ -273,7 +273,7 @@ def notices_preview(template, party_id, channel, at, as_json):
 
 
 @notices.command("deliver")
-@click.option("--batch", type=int, default=50, show_default=True, help="Notices per transaction.")
+@click.option("--batch", type=COUNT, default=50, show_default=True, help="Notices per transaction.")
 def notices_deliver(batch):
     """Send every notice that is due now (the scheduler does this continuously).
 

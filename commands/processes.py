@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from commands.common import app, done, emit_json, fields, json_option, parse_sets, table
+from commands.common import ID, app, done, emit_json, fields, json_option, parse_sets, table
 
-for_option = click.option("--for", "for_party", type=int, default=None,
+for_option = click.option("--for", "for_party", type=ID, default=None,
                           help="The party you act for (id from `vcase party list CASE`).")
 VIA_CHOICES = ["phone", "in_person", "in_writing", "email", "video"]
 via_option = click.option("--via", type=click.Choice(VIA_CHOICES), default=None, help="How the party made the request.")
@@ -49,12 +49,12 @@ def process_start(case_number, workflow, for_party, via, sets):
 
 
 @process.command("send")
-@click.argument("process_id", type=int)
+@click.argument("process_id", type=ID)
 @click.argument("event")
 @for_option
 @via_option
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="An event argument (repeatable).")
-@click.option("--expect-version", type=int, default=None,
+@click.option("--expect-version", type=ID, default=None,
               help="Refuse if the process changed since you saw this version.")
 def process_send(process_id, event, for_party, via, sets, expect_version):
     """Apply an event to a process (the generic advance).
@@ -70,11 +70,11 @@ def process_send(process_id, event, for_party, via, sets, expect_version):
 
 
 def _generic(event: str, summary: str, example: str):
-    @click.argument("process_id", type=int)
+    @click.argument("process_id", type=ID)
     @for_option
     @via_option
     @click.option("--reason", default=None, help="Why (kept in the audit trail; never sent to anyone).")
-    @click.option("--expect-version", type=int, default=None, help="Refuse if the process changed since this version.")
+    @click.option("--expect-version", type=ID, default=None, help="Refuse if the process changed since this version.")
     def command(process_id, for_party, via, reason, expect_version):
         params = {"reason": reason} if reason else {}
         moved(app().send(process_id, event, for_party, via, params, expect_version))
@@ -92,7 +92,7 @@ _generic("withdraw", "End a process now: pending timers and unsent notices are c
 
 
 @process.command("show")
-@click.argument("process_id", type=int)
+@click.argument("process_id", type=ID)
 @json_option
 def process_show(process_id, as_json):
     """Show a process: state, version, facts recorded, live timers.
@@ -127,7 +127,7 @@ def process_list(case_number, workflow, as_json):
 
 
 @process.command("history")
-@click.argument("process_id", type=int)
+@click.argument("process_id", type=ID)
 @json_option
 def process_history(process_id, as_json):
     """Everything that happened to a process, from the audit trail.
@@ -141,7 +141,7 @@ def process_history(process_id, as_json):
 
 
 @process.command("events")
-@click.argument("process_id", type=int)
+@click.argument("process_id", type=ID)
 @json_option
 def process_events(process_id, as_json):
     """What may happen next, who may do it, and what blocks it now.
@@ -178,7 +178,7 @@ def workflow_list(as_json):
 
 @workflow.command("show")
 @click.argument("name")
-@click.option("--version", type=int, default=None, help="A specific version (default: the newest).")
+@click.option("--version", type=ID, default=None, help="A specific version (default: the newest).")
 @json_option
 def workflow_show(name, version, as_json):
     """Print a definition as a Mermaid state diagram (or, with --json, as data).

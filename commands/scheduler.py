@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from commands.common import emit_json, fields, json_option, table
+from commands.common import COUNT, emit_json, fields, json_option, table
 
 
 def _scheduler_app():
@@ -27,7 +27,7 @@ def scheduler():
 @scheduler.command("run")
 @click.option("--interval", type=float, default=0.5, show_default=True,
               help="Seconds between passes (a pass with nothing due is two indexed queries).")
-@click.option("--batch", type=int, default=500, show_default=True, help="Timers per transaction.")
+@click.option("--batch", type=COUNT, default=500, show_default=True, help="Timers per transaction.")
 def scheduler_run(interval, batch):
     """Run the scheduler daemon until SIGTERM or Ctrl-C (then finish the batch, exit 0).
 
@@ -49,7 +49,7 @@ def scheduler_run(interval, batch):
 @scheduler.command("tick")
 @click.option("--until", "until", default=None, metavar="DATE",
               help="Run a simulated clock forward to DATE, firing each timer at its own due time (previews, tests).")
-@click.option("--batch", type=int, default=500, show_default=True, help="Timers per transaction.")
+@click.option("--batch", type=COUNT, default=500, show_default=True, help="Timers per transaction.")
 def scheduler_tick(until, batch):
     """One pass for cron: fire every due timer once, in due order, and deliver due notices.
 

@@ -45,8 +45,7 @@ def record(session: Session, vault: Vault, registry: Registry, actor: Actor, *, 
     require(actor, "event.record")
     if type_ not in event_types(registry):
         raise InvalidInput(f"unknown event type {type_!r}; use one of: {', '.join(event_types(registry))}")
-    if len(details) > 2000:
-        raise InvalidInput("details are longer than 2000 characters")
+    records.plain_text(details, "the details", 2000, lines=True)
     case = records.case_by_number(session, case_number)
     event = CaseEvent(case_id=case.id, type=type_, at=require_utc(at, "--at"), details=details.strip(),
                       recorded_by=actor.login, recorded_at=now)

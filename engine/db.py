@@ -15,12 +15,12 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from engine import config as config_mod
 from engine.crypto import Vault, read_keys
-from engine.errors import Busy, Conflict, EncryptionKeyError, SchemaError
+from engine.errors import Busy, Conflict, EncryptionKeyError, InvalidInput, SchemaError
 
 SCHEMA_REVISION = "0002"
 BUSY_TIMEOUT_MS = 10_000
@@ -64,6 +64,8 @@ def translate(exc: Exception) -> Exception:
         return Busy("the database is busy with another vcase command; try again in a moment")
     if isinstance(exc, OperationalError) and "no such table" in message:
         return SchemaError("the database has no vcase schema; run `vcase init` first")
+    if isinstance(exc, OverflowError) or (isinstance(exc, DataError) and "out of range" in message):
+        return InvalidInput("a number given is out of range; check the id")
     if isinstance(exc, IntegrityError):
         return Conflict(f"the change conflicts with data already stored ({_first_line(message)}); nothing was written")
     return exc

@@ -33,7 +33,9 @@ def as_text(raw: bytes | str, what: str = "the text", max_bytes: int = MAX_BYTES
         raise InvalidInput(f"{what} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and try again") from None
     if not text.strip():
         raise InvalidInput(f"{what} is empty")
-    return text
+    from engine.records import plain_text
+
+    return plain_text(text, what, len(text), lines=True)
 
 
 def store(session: Session, vault: Vault, process_id: int, kind: str, text: str, author: str,

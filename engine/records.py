@@ -44,6 +44,9 @@ def _insert_staff(session, actor, login, name, role, now, email) -> Staff:
         raise InvalidInput(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     if not login.strip() or len(login) > 64 or any(c.isspace() for c in login):
         raise InvalidInput("a login is 1-64 characters without spaces")
+    plain_text(login, "the login", 64)
+    plain_text(name, "the name", 200)
+    plain_text(email, "the email address", 200)
     if session.execute(select(Staff.id).where(Staff.login == login)).first():
         raise InvalidInput(f"staff login {login!r} already exists")
     staff = Staff(login=login, display_name=name, role=role, email=email, created_at=now)
@@ -78,6 +81,10 @@ def open_case(
     zone(time_zone)
     if not case_number.strip() or len(case_number) > 64:
         raise InvalidInput("a case number is 1-64 characters")
+    plain_text(case_number, "the case number", 64)
+    plain_text(supervised_person, "the name of the person under supervision", 200)
+    if not supervised_person.strip():
+        raise InvalidInput("give the name of the person under supervision (--person)")
     if session.execute(select(Case.id).where(Case.case_number == case_number)).first():
         raise InvalidInput(f"case {case_number} already exists; `vcase case show {case_number}` shows it")
     officer = staff_by_login(session, officer_login, role="officer")
@@ -223,6 +230,20 @@ def list_cases(session: Session, actor: Actor, now: datetime, limit: int = 200) 
     return [case_view(session, c, now) for c in rows]
 
 
+def plain_text(value: Optional[str], what: str, max_length: int = 2000, lines: bool = False) -> Optional[str]:
+    """Refuse control characters (terminal escapes, NUL, bells) in text a person typed; names,
+    numbers and notes are shown on terminals and in notices. ``lines``: newlines and tabs allowed."""
+    if value is None:
+        return None
+    allowed = "\n\r\t" if lines else ""
+    bad = [c for c in value if (ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed]
+    if bad:
+        raise InvalidInput(f"{what} contains a control character (code {ord(bad[0])}); type it again as plain text")
+    if len(value) > max_length:
+        raise InvalidInput(f"{what} is longer than {max_length} characters")
+    return value
+
+
 # -- parties ---------------------------------------------------------------
 
 def add_party(
@@ -244,6 +265,10 @@ def add_party(
         zone(time_zone)
     if not name.strip():
         raise InvalidInput("a party needs a name")
+    plain_text(name, "the name", 200)
+    for value, what in ((email, "the email address"), (phone, "the phone number")):
+        plain_text(value, what, 200)
+    plain_text(address, "the address", 500, lines=True)
     if kind in ("guardian", "next_of_kin"):
         if represents is None:
             raise InvalidInput(f"a {kind} must name whom they represent: --represents PARTY_ID")

@@ -290,9 +290,7 @@ def _convert(session: Session, p: Param, value: Any, tz: str) -> Any:
     if p.kind == "when":
         moment = require_utc(value, p.name) if isinstance(value, datetime) else parse_when(str(value), tz)
         return moment.isoformat()
-    text = str(value).strip()
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"{p.name} is longer than {MAX_TEXT} characters")
+    text = records.plain_text(str(value).strip(), p.name, MAX_TEXT, lines=True)
     if p.kind == "choice" and text not in p.choices:
         raise InvalidInput(f"{p.name} must be one of: {', '.join(p.choices)} (got {text!r})")
     if p.kind == "staff":
