@@ -40,7 +40,6 @@ COMMANDS: dict[str, frozenset[str]] = {
     "notice.confirm": frozenset({"advocate", "victim_services", "admin"}),
     "scheduler.status": frozenset({"admin", "victim_services", "officer"}),
     "settings.set": frozenset({"admin"}),
-    "workflow.read": ALL_STAFF,
 }
 
 
