@@ -250,3 +250,17 @@ def test_the_invariants_hold_on_postgresql(template, pg_database):
 
 
 assert PG_URL is not None  # the PostgreSQL case needs VCASE_TEST_POSTGRES_URL (pg_database skips without it)
+
+
+INVARIANTS = ("only_the_victim_side_starts_a_dialogue", "a_withdrawn_process_is_silent",
+              "a_paused_process_moves_only_by_resume_or_withdraw",
+              "offenders_and_parole_learn_nothing_of_victims_or_dialogues",
+              "every_change_has_one_audit_entry_and_the_chain_verifies", "every_notice_is_accounted_for")
+
+
+def check_invariants(store, agency) -> None:
+    """The six invariants on any database (used after the multi-process stress run too)."""
+    checker = object.__new__(Dialogues)
+    checker.store, checker.agency = store, agency
+    for name in INVARIANTS:
+        getattr(Dialogues, name)(checker)
