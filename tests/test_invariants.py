@@ -41,7 +41,7 @@ from tests.support import dump
 from tests.test_dialogue import ACTORS, MAIN_LINE, send
 from tests.test_dialogue_matrix import PARAMS
 from tests.test_letter_bank import ACTORS as LETTER_ACTORS
-from tests.test_letter_bank import letter_registry  # noqa: F401  (a fixture)
+from tests.test_letter_bank import letter_registry  # noqa: F401  (an autouse fixture: the letter bank installed)
 from tests.test_letter_bank import send as letter_send
 from tests.test_letter_matrix import EVENTS as LETTER_EVENTS
 from tests.test_letter_matrix import PARAMS as LETTER_PARAMS
@@ -270,7 +270,7 @@ TEMPLATE: list[Path] = []
 
 
 @pytest.fixture
-def template(sqlite_template, letter_registry):
+def template(sqlite_template):
     TEMPLATE[:] = [sqlite_template]
 
 
