@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,6 +52,26 @@ def sqlite_template(tmp_path_factory) -> Path:
     store_key_check(store)
     store.dispose()
     return path
+
+
+@contextmanager
+def fresh_pg_database(prefix: str = "vcase_own"):
+    """The URL of a new, empty PostgreSQL database of its own, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need VCASE_TEST_POSTGRES_URL (for example postgresql://postgres@127.0.0.1:5432/test)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,18 +3,16 @@ command against an old schema says to run `vcase init` instead of failing later.
 
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from engine.db import SCHEMA_REVISION, Store
 from engine.errors import SchemaError
 from engine.schema import alembic_config, upgrade
-from tests.conftest import KEY, PG_URL, _pg_admin_url
+from tests.conftest import KEY, fresh_pg_database
 
 
 @contextmanager
@@ -24,20 +22,12 @@ def empty_store(kind: str, tmp_path):
         yield store
         store.dispose()
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need VCASE_TEST_POSTGRES_URL")
-    server = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"vcase_migrate_{uuid.uuid4().hex[:10]}"
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = Store(make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False), [KEY])
-    try:
-        yield store
-    finally:
-        store.dispose()
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with fresh_pg_database("vcase_migrate") as url:
+        store = Store(url, [KEY])
+        try:
+            yield store
+        finally:
+            store.dispose()
 
 
 def _migrate(store: Store, revision: str) -> None:

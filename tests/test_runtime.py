@@ -11,7 +11,6 @@ right error and leaves every table exactly as it was.
 from __future__ import annotations
 
 import shutil
-import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from engine.permissions import SYSTEM
 from engine.records import bootstrap_admin
 from engine.registry import Registry, default
 from engine.schema import store_key_check, upgrade
-from tests.conftest import KEY, PG_URL, STAFF, START, _pg_admin_url
+from tests.conftest import KEY, STAFF, START, fresh_pg_database
 from tests.support import dump
 from tests.toy_workflow import VICTIM_SIDE, WORKFLOW, S
 
@@ -112,25 +111,14 @@ def test_the_table_covers_what_the_toy_allows():
 @contextmanager
 def private_pg_store():
     """A PostgreSQL database of its own, so the per-test truncation of ``pg_store`` cannot touch it."""
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need VCASE_TEST_POSTGRES_URL")
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    server = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"vcase_matrix_{uuid.uuid4().hex[:10]}"
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = Store(make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False), [KEY])
-    try:
-        upgrade(store)
-        store_key_check(store)
-        yield store
-    finally:
-        store.dispose()
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with fresh_pg_database("vcase_matrix") as url:
+        store = Store(url, [KEY])
+        try:
+            upgrade(store)
+            store_key_check(store)
+            yield store
+        finally:
+            store.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
