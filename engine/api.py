@@ -16,7 +16,7 @@ from engine import audit, processes, records, runtime
 from engine import settings as settings_mod
 from engine.clock import SystemClock
 from engine.db import Store
-from engine.errors import Hidden, NotFound
+from engine.errors import NotFound
 from engine.permissions import Actor, require, resolve
 from engine.registry import Registry
 
@@ -179,11 +179,9 @@ class App:
         victim-side party who started it; "offender": the person under supervision) unless a
         ``for_party`` is named; in one transaction."""
         with self.store.write() as s:
-            actor0 = self._actor(s)
+            process = processes.of_workflow(s, self.registry, self._actor(s), process_id, workflow)
             if by is not None and for_party is None:
-                for_party = processes.party_for_side(s, self.registry, actor0, process_id, workflow, by)
-            elif not processes.is_workflow(s, process_id, workflow):
-                raise Hidden(runtime.missing_message(process_id))
+                for_party = processes.party_for_side(s, process, by)
             out = runtime.apply(s, self.store.vault, self.registry, process_id=process_id, event=event,
                                 actor=self._actor(s, for_party, via), now=self.now(), params=params,
                                 expected_version=expected_version)

@@ -261,6 +261,12 @@ class Workflow:
         for s in self.steps:
             yield from s.notify
 
+    def allows(self, event: Optional[str] = None) -> list[Allow]:
+        """Who may send ``event`` in some state (every event of a running process if None)."""
+        generic = {PAUSE: self.pause_by, RESUME: self.resume_by, WITHDRAW: self.withdraw_by}
+        out = [a for e, by in generic.items() if event in (None, e) for a in by]
+        return out + [a for s in self.steps if event in (None, s.event) for a in s.by]
+
     def edges(self) -> list[tuple[str, str, str]]:
         """(source, event, target) for every step, the generic ones included."""
         out = [(src, s.event, s.target) for s in self.steps for src in s.sources]

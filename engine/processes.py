@@ -106,33 +106,29 @@ def next_events(session: Session, registry: Registry, actor: Actor, process_id: 
 SIDES = ("victim", "offender")
 
 
-def party_for_side(session: Session, registry: Registry, actor: Actor, process_id: int, workflow: str,
-                   side: str) -> int:
-    """The party a staff member acts for when they act "for the victim" (the victim-side party who
-    started the process) or "for the offender" (the case's person under supervision).
-
-    Only for a process of ``workflow`` that the actor's role may read or act on; any other is refused
-    in the words used for one that does not exist."""
-    from engine.errors import Hidden, InvalidInput
-    from engine.records import offender_party
+def of_workflow(session: Session, registry: Registry, actor: Actor, process_id: int, workflow: str) -> Process:
+    """A process of ``workflow`` that the actor's role may read or act on in some capacity; any
+    other is refused in the words used for one that does not exist."""
+    from engine.errors import Hidden
     from engine.runtime import missing_message, reads
 
-    process = load_process(session, process_id)
-    wf = registry.get(process.workflow, process.workflow_version).workflow
-    may_act = any(actor.role in a.roles for a in _every_allow(wf))
-    if process.workflow != workflow or not (reads(wf, actor) or may_act):
+    process = session.get(Process, process_id)
+    if process is None or process.workflow != workflow:
         raise Hidden(missing_message(process_id))
+    wf = registry.get(process.workflow, process.workflow_version).workflow
+    if not (reads(wf, actor) or any(actor.role in a.roles for a in wf.allows())):
+        raise Hidden(missing_message(process_id))
+    return process
+
+
+def party_for_side(session: Session, process: Process, side: str) -> int:
+    """The party a staff member acts for when they act "for the victim" (the victim-side party who
+    started the process) or "for the offender" (the case's person under supervision)."""
+    from engine.errors import InvalidInput
+    from engine.records import offender_party
+
     if side == "offender":
         return offender_party(session, process.case_id).id
     if side == "victim" and process.initiator_party_id is not None and process.initiator_side == "victim":
         return process.initiator_party_id
-    raise InvalidInput(f"process {process_id} has no {side} to act for; name the party with --for PARTY")
-
-
-def _every_allow(wf):
-    return [*wf.pause_by, *wf.resume_by, *wf.withdraw_by, *(a for st in wf.steps for a in st.by)]
-
-
-def is_workflow(session: Session, process_id: int, workflow: str) -> bool:
-    process = session.get(Process, process_id)
-    return process is not None and process.workflow == workflow
+    raise InvalidInput(f"process {process.id} has no {side} to act for; name the party with --for PARTY")

@@ -26,7 +26,7 @@ from engine.definition import (
     PAUSE, PAUSED, RESUME, START, WITHDRAW, WITHDRAWN, Allow, Facts, Notify, Param, Step, Workflow,
 )
 from engine.errors import Conflict, Hidden, InvalidInput, NotAllowed, NotFound, NotPermitted
-from engine.models import Case, Party, Process, WorkflowPin
+from engine.models import Case, Process, WorkflowPin
 from engine.permissions import Actor
 from engine.registry import Compiled, Registry
 
@@ -73,10 +73,7 @@ def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None)
 def ever_admits(wf: Workflow, actor: Actor, event: Optional[str] = None) -> bool:
     """Whether some state of ``wf`` lets ``actor`` send ``event`` (any event if None): an answer
     that depends on the definition only, never on a process's state."""
-    generic = {PAUSE: wf.pause_by, RESUME: wf.resume_by, WITHDRAW: wf.withdraw_by}
-    allows = [a for e, by in generic.items() if event in (None, e) for a in by]
-    allows += [a for st in wf.steps if event in (None, st.event) for a in st.by]
-    return any(a.admits(actor.role, actor.party_side) for a in allows)
+    return any(a.admits(actor.role, actor.party_side) for a in wf.allows(event))
 
 
 def start(session: Session, vault: Vault, registry: Registry, *, case_number: str, workflow: str, actor: Actor,
@@ -228,14 +225,12 @@ def _speaks_for_initiator(session: Session, process: Process, actor: Actor, even
     does not act in their name."""
     if not process.victim_initiated or actor.party_side != "victim" or process.initiator_party_id is None:
         return
-    if actor.party_id == process.initiator_party_id:
+    acting, initiator = actor.party_id, process.initiator_party_id
+    parties = records.case_parties(session, process.case_id)
+    if initiator in (acting, parties[acting]["represents"]) or parties[initiator]["represents"] == acting:
         return
-    acting = session.get(Party, actor.party_id)
-    initiator = session.get(Party, process.initiator_party_id)
-    if acting.represents_id == initiator.id or initiator.represents_id == acting.id:
-        return
-    raise NotPermitted(f"party {actor.party_id} is not the victim who started process {process.id}, nor their "
-                       f"representative: only they may {event} it (act --for party {initiator.id})")
+    raise NotPermitted(f"party {acting} is not the victim who started process {process.id}, nor their "
+                       f"representative: only they may {event} it (act --for party {initiator})")
 
 
 def _allowed(wf: Workflow, step: Optional[Step], event: str) -> tuple[Allow, ...]:
