@@ -11,6 +11,8 @@ import click
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 ID = click.IntRange(1, 2**63 - 1)  # a record id: a positive number a database column can hold
 COUNT = click.IntRange(1, 100_000)  # a batch size or a row limit
+# How a party's request reached staff: engine.permissions.VIA (not imported here: --help stays light)
+VIA = click.Choice(["phone", "in_person", "in_writing", "email", "video"])
 
 
 def app():

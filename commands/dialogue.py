@@ -13,11 +13,11 @@ from typing import Optional
 
 import click
 
-from commands.common import ID, app, done, emit_json, json_option, table
-from commands.processes import VIA_CHOICES, moved
+from commands.common import ID, VIA, app, done, emit_json, json_option, table
+from commands.processes import moved
 
 WORKFLOW = "dialogue"
-via_option = click.option("--via", type=click.Choice(VIA_CHOICES), default=None,
+via_option = click.option("--via", type=VIA, default=None,
                           help="How the party told you (phone, in_person, in_writing, email, video).")
 expect_option = click.option("--expect-version", type=ID, default=None,
                              help="Refuse if the process changed since you saw this version.")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import click
 
-from commands.common import ID, app, done, emit_json, fields, json_option, table
+from commands.common import ID, VIA, app, done, emit_json, fields, json_option, table
 
-VIA = click.Choice(["phone", "in_person", "in_writing", "email", "video"])
 CHECKLIST = "harm, blame, excuses, forgiveness, contact, contact_details, preaching, revictimizing"
 
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from commands.common import COUNT, ID, app, done, emit_json, fields, json_option, table
+from commands.common import COUNT, ID, VIA, app, done, emit_json, fields, json_option, table
 
 NOTICE_COLUMNS = ["id", "template", "channel", "language", "status", "recipient", "not_before", "attempts", "reason"]
 
@@ -30,7 +30,7 @@ def registration():
 @click.argument("case_number")
 @click.option("--for", "for_party", type=ID, required=True, help="The victim-side party registering.")
 @click.option("--events", required=True, help="Event types, comma-separated, or 'all'.")
-@click.option("--via", type=click.Choice(["phone", "in_person", "in_writing", "email", "video"]), default=None,
+@click.option("--via", type=VIA, default=None,
               help="How they asked.")
 def registration_add(case_number, for_party, events, via):
     """Register a victim-side party for notices about a case.

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from commands.common import ID, app, done, emit_json, fields, json_option, parse_sets, table
+from commands.common import ID, VIA, app, done, emit_json, fields, json_option, parse_sets, table
 
 for_option = click.option("--for", "for_party", type=ID, default=None,
                           help="The party you act for (id from `vcase party list CASE`).")
-VIA_CHOICES = ["phone", "in_person", "in_writing", "email", "video"]
-via_option = click.option("--via", type=click.Choice(VIA_CHOICES), default=None, help="How the party made the request.")
+via_option = click.option("--via", type=VIA, default=None, help="How the party made the request.")
 
 
 def moved(out, noun: str = "Process") -> None:

@@ -38,7 +38,7 @@ def fire_batch(store: Store, registry: Registry, now: datetime, limit: int = 500
     """Fire up to ``limit`` timers due at ``now``, oldest first, in one transaction."""
     result = BatchResult()
     with store.write() as session:
-        for timer in _in_case_order(session, timers.due(session, now, limit, skip_locked=not store.is_sqlite)):
+        for timer in timers.due(session, now, limit, skip_locked=not store.is_sqlite):
             due_at = from_db(timer.due_at)
             if not store.is_sqlite and not _lock_process(session, timer.process_id):
                 continue  # someone is changing that process right now (a withdrawal?): next tick
@@ -61,19 +61,11 @@ def fire_batch(store: Store, registry: Registry, now: datetime, limit: int = 500
     return result
 
 
-def _in_case_order(session, due: list[Timer]) -> list[Timer]:
-    """A batch is applied case by case (due order within a case), so every worker takes the
-    per-case audit locks in the same order and two workers can never deadlock."""
-    if not due:
-        return due
-    cases = dict(session.execute(select(Process.id, Process.case_id)
-                                 .where(Process.id.in_({t.process_id for t in due}))).all())
-    return sorted(due, key=lambda t: (cases.get(t.process_id, 0), t.due_at, t.id))
-
-
 def _lock_process(session, process_id: int) -> bool:
     """Lock the timer's process without waiting. A worker holding timer locks never waits
-    for a process lock, so it cannot deadlock with a withdrawal (process, then timers)."""
+    for a process lock, so it cannot deadlock with a withdrawal (process, then timers); and
+    as each process has its own audit chain, the only stream heads it locks are those of
+    processes it already holds."""
     return session.execute(select(Process.id).where(Process.id == process_id)
                            .with_for_update(skip_locked=True)).first() is not None
 

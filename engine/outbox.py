@@ -156,11 +156,11 @@ def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: 
     case = session.get(Case, notice.case_id)
     process = session.get(Process, notice.process_id) if notice.process_id else None
     row = session.get(Party, notice.recipient_party_id) if notice.recipient_party_id else session.get(Staff, notice.recipient_staff_id)
-    event = session.get(CaseEvent, notice.case_event_id) if notice.case_event_id else None
-    previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
     if notice.context_enc is not None:
         context = contexts.from_dict(notice.audience, json.loads(vault.decrypt(notice.context_enc)))
     else:  # a notice queued before revision 0002 kept no context
+        event = session.get(CaseEvent, notice.case_event_id) if notice.case_event_id else None
+        previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
         context = build_context(vault, notice.audience, row, case, process, event, previous, now, settings, None)
     fallback = _add(session, vault, key=f"{notice.idempotency_key}/fallback/{channel}", template=notice.template,
                     audience=notice.audience, row=row, case=case, process=process, channel=channel, context=context,

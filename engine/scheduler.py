@@ -78,10 +78,7 @@ _last_beat: dict[str, datetime] = {}
 
 def _beat_due(worker: str, now: datetime) -> bool:
     last = _last_beat.get(worker)
-    if last is not None and timedelta(0) <= now - last < HEARTBEAT_EVERY:
-        return False
-    _last_beat[worker] = now
-    return True
+    return last is None or not timedelta(0) <= now - last < HEARTBEAT_EVERY
 
 
 def simulate(app, until: datetime, via=None) -> TickResult:
@@ -121,6 +118,7 @@ def _next_notice(session, until: datetime, after: Optional[datetime]):
 
 def heartbeat(app, worker: str, result: Optional[TickResult] = None, status: str = "running") -> None:
     now = app.now()
+    _last_beat[worker] = now
     with app.store.write() as session:
         row = session.get(Worker, worker)
         if row is None:

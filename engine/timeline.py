@@ -13,12 +13,16 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from engine.clock import from_db
+from engine.interest import READERS as INTEREST_READERS
 from engine.models import AuditEntry, Notice, Process, Timer
 from engine.permissions import Actor, require
 from engine.records import VICTIM_READERS, case_by_number
 from engine.registry import Registry
 
-VICTIM_FACING_ACTIONS = ("party.add",)
+# Case-level entries some roles may not see at all: who each action is shown to. A victim's details
+# go to victim-facing roles; a request for a restorative process from the person under supervision
+# (interest on file) only to victim services, never to supervision or parole.
+RESTRICTED_ACTIONS = {"party.add": VICTIM_READERS, "interest.record": INTEREST_READERS}
 
 
 def timeline(session: Session, registry: Registry, actor: Actor, case_number: str, limit: int = 500) -> dict[str, Any]:
@@ -32,7 +36,7 @@ def timeline(session: Session, registry: Registry, actor: Actor, case_number: st
                                  .order_by(AuditEntry.id.desc()).limit(limit)).scalars():
         if entry.process_id is not None and entry.process_id not in readable:
             continue
-        if entry.action in VICTIM_FACING_ACTIONS and actor.role not in VICTIM_READERS:
+        if actor.role not in RESTRICTED_ACTIONS.get(entry.action, (actor.role,)):
             continue
         past.append({"at": from_db(entry.at).isoformat(), "what": entry.action, "process": entry.process_id,
                      "from": entry.from_state, "to": entry.to_state, "by": entry.actor_login,

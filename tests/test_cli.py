@@ -217,3 +217,10 @@ def test_installed_command_end_to_end(tmp_path):
     refused = sh("staff", "add", "eve", "--name", "Eve", "--role", "admin", user="oscar", ok=False)
     assert refused.returncode == 1 and refused.stderr.startswith("Error: officer is not permitted")
     assert "Audit trail intact" in sh("audit", "verify").stdout
+
+
+def test_the_cli_offers_the_engines_ways_a_request_is_made():
+    from commands.common import VIA
+    from engine.permissions import VIA as ENGINE_VIA
+
+    assert tuple(VIA.choices) == tuple(ENGINE_VIA)

@@ -241,6 +241,14 @@ def test_interest_on_file_is_hidden_from_other_roles(agency, login):
         _read_interest(agency, login)
 
 
+@pytest.mark.parametrize("reader", ["officer", "parole", "facilitator"])
+def test_interest_on_file_leaves_no_trace_in_other_roles_timelines(agency, reader):
+    _interest(agency, "oscar", agency.offender)
+    seen = repr(getattr(agency, reader).timeline(CASE))
+    assert "interest" not in seen and "dialogue" not in seen
+    assert "interest.record" in repr(agency.vs.timeline(CASE))
+
+
 @pytest.mark.parametrize("login,party", [
     ("oscar", None), ("avery", "victim"), ("pat", "offender"), ("vera", "guardian"),
 ])
