@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator, Optional
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlmodel import Session
 
 from engine.clock import from_db, require_utc
@@ -34,15 +34,31 @@ def stream_for(case_id: Optional[int], process_id: Optional[int] = None) -> str:
     return f"case:{case_id}" if case_id is not None else "system"
 
 
+HASHED = ("stream", "seq", "at", "actor_login", "actor_role", "on_behalf_of", "via", "case_id", "process_id",
+          "action", "from_state", "to_state", "detail", "prev_hash")
+
+
 def digest(entry: AuditEntry) -> str:
-    body = {
-        "stream": entry.stream, "seq": entry.seq, "at": from_db(entry.at).isoformat(),
-        "actor_login": entry.actor_login, "actor_role": entry.actor_role,
-        "on_behalf_of": entry.on_behalf_of, "via": entry.via, "case_id": entry.case_id,
-        "process_id": entry.process_id, "action": entry.action, "from_state": entry.from_state,
-        "to_state": entry.to_state, "detail": entry.detail, "prev_hash": entry.prev_hash,
-    }
+    return _digest({name: getattr(entry, name) for name in HASHED})
+
+
+def _digest(values: dict[str, Any]) -> str:
+    body = dict(values, at=from_db(values["at"]).isoformat())
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def entry_values(*, stream: str, seq: int, prev_hash: str, at: datetime, actor, action: str,
+                 case_id: Optional[int] = None, process_id: Optional[int] = None, from_state: Optional[str] = None,
+                 to_state: Optional[str] = None, detail: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The columns of the entry ``seq`` of ``stream``, after ``prev_hash``, with its hash."""
+    values = dict(
+        stream=stream, seq=seq, at=require_utc(at), actor_login=actor.login, actor_role=actor.role,
+        on_behalf_of=actor.party_id, via=actor.via, case_id=case_id, process_id=process_id,
+        action=action, from_state=from_state, to_state=to_state,
+        detail=json.loads(json.dumps(detail or {}, default=str)), prev_hash=prev_hash,
+    )
+    values["hash"] = _digest(values)
+    return values
 
 
 def append(
@@ -57,13 +73,9 @@ def append(
         head_query = head_query.with_for_update()
     head = session.execute(head_query).first()
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    entry = AuditEntry(
-        stream=stream, seq=seq, at=require_utc(at), actor_login=actor.login, actor_role=actor.role,
-        on_behalf_of=actor.party_id, via=actor.via, case_id=case_id, process_id=process_id,
-        action=action, from_state=from_state, to_state=to_state,
-        detail=json.loads(json.dumps(detail or {}, default=str)), prev_hash=prev, hash="",
-    )
-    entry.hash = digest(entry)
+    entry = AuditEntry(**entry_values(stream=stream, seq=seq, prev_hash=prev, at=at, actor=actor, action=action,
+                                      case_id=case_id, process_id=process_id, from_state=from_state,
+                                      to_state=to_state, detail=detail))
     if head:
         moved = session.execute(
             update(AuditStream).where(AuditStream.stream == stream, AuditStream.seq == seq - 1)
@@ -76,6 +88,39 @@ def append(
     session.add(entry)
     session.flush()
     return entry
+
+
+def append_many(session: Session, entries: list[dict[str, Any]]) -> list[int]:
+    """Append entries (``entry_values`` keyword arguments without stream, seq and prev_hash) in a few
+    statements: each chained in memory after its stream's head, which is locked on PostgreSQL. The ids,
+    in order."""
+    if not entries:
+        return []
+    streams = {stream_for(e.get("case_id"), e.get("process_id")) for e in entries}
+    head_query = select(AuditStream.stream, AuditStream.seq, AuditStream.head_hash).where(AuditStream.stream.in_(streams))
+    if session.get_bind().dialect.name == "postgresql":
+        head_query = head_query.with_for_update()
+    heads = {stream: (seq, h) for stream, seq, h in session.execute(head_query)}
+    known, tip, rows = dict(heads), {}, []
+    for e in entries:
+        stream = stream_for(e.get("case_id"), e.get("process_id"))
+        seq, prev = tip.get(stream) or known.get(stream) or (0, GENESIS)
+        values = entry_values(stream=stream, seq=seq + 1, prev_hash=prev, **e)
+        tip[stream] = (seq + 1, values["hash"])
+        rows.append(values)
+    moved = [{"s": s, "old": heads[s][0], "seq": seq, "h": h} for s, (seq, h) in tip.items() if s in heads]
+    if moved:
+        heads_table = AuditStream.__table__
+        count = session.execute(
+            update(heads_table).where(heads_table.c.stream == bindparam("s"), heads_table.c.seq == bindparam("old"))
+            .values(seq=bindparam("seq"), head_hash=bindparam("h")), moved).rowcount
+        if count not in (len(moved), -1):
+            raise Conflict("another change to these records was made at the same time; nothing was written, try again")
+    new = [{"stream": s, "seq": seq, "head_hash": h} for s, (seq, h) in tip.items() if s not in heads]
+    if new:
+        session.execute(insert(AuditStream.__table__), new)
+    table = AuditEntry.__table__
+    return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Optional
 
 from sqlalchemy import select, update
 
-from engine import runtime, timers
+from engine import batch, runtime, timers
 from engine.clock import from_db
 from engine.db import Store
 from engine.errors import VcaseError
@@ -34,49 +35,66 @@ class BatchResult:
         return self
 
 
-def fire_batch(store: Store, registry: Registry, now: datetime, limit: int = 500) -> BatchResult:
-    """Fire up to ``limit`` timers due at ``now``, oldest first, in one transaction."""
+def fire_batch(store: Store, registry: Registry, now: datetime, limit: int = 500, one_at_a_time: bool = False) -> BatchResult:
+    """Fire up to ``limit`` timers due at ``now``, oldest first, in one transaction: set-based
+    (``engine.batch``), with the timers it leaves fired one at a time after it. ``one_at_a_time``
+    fires them all singly (the reference the batch path is tested against)."""
     result = BatchResult()
     with store.write() as session:
-        for timer in timers.due(session, now, limit, skip_locked=not store.is_sqlite):
-            due_at = from_db(timer.due_at)
-            if not store.is_sqlite and not _lock_process(session, timer.process_id):
-                continue  # someone is changing that process right now (a withdrawal?): next tick
-            savepoint = session.begin_nested()
-            try:
-                if not timers.claim(session, timer.id, now):
-                    savepoint.rollback()
-                    continue
-                runtime.apply(session, store.vault, registry, process_id=timer.process_id, event=timer.event,
-                              actor=SYSTEM, now=now, case_event_id=timer.case_event_id,
-                              timer={"name": timer.name, "due_at": due_at.isoformat(), "fired_at": now.isoformat()})
-                savepoint.commit()
-                result.fired += 1
-            except VcaseError as exc:
-                savepoint.rollback()
-                session.execute(update(Timer).where(Timer.id == timer.id, Timer.status == "pending")
-                                .values(status="cancelled", note=f"could not fire: {exc}"[:500])
-                                .execution_options(synchronize_session=False))
-                result.skipped += 1
+        due = timers.due_rows(session, now, limit, skip_locked=not store.is_sqlite)
+        if not store.is_sqlite:
+            locked = _lock_processes(session, {t.process_id for t in due})
+            due = [t for t in due if t.process_id in locked]  # the rest: someone is changing them (a withdrawal?)
+        if not one_at_a_time:
+            done, due = batch.fire(session, store.vault, registry, due, now)
+            result.fired, result.skipped = done.fired, done.skipped
+        for timer in due:
+            fired = _fire_one(session, store, registry, timer, now)
+            result.fired += fired is True
+            result.skipped += fired is False
     return result
 
 
-def _lock_process(session, process_id: int) -> bool:
-    """Lock the timer's process without waiting. A worker holding timer locks never waits
-    for a process lock, so it cannot deadlock with a withdrawal (process, then timers); and
-    as each process has its own audit chain, the only stream heads it locks are those of
-    processes it already holds."""
-    return session.execute(select(Process.id).where(Process.id == process_id)
-                           .with_for_update(skip_locked=True)).first() is not None
+def _fire_one(session, store: Store, registry: Registry, timer, now: datetime) -> Optional[bool]:
+    """Fire one timer in a savepoint: True if fired, False if it could not apply (it is cancelled
+    with the reason), None if someone else fired or cancelled it first."""
+    savepoint = session.begin_nested()
+    try:
+        if not timers.claim(session, timer.id, now):
+            savepoint.rollback()
+            return None
+        runtime.apply(session, store.vault, registry, process_id=timer.process_id, event=timer.event,
+                      actor=SYSTEM, now=now, case_event_id=timer.case_event_id,
+                      timer={"name": timer.name, "due_at": from_db(timer.due_at).isoformat(), "fired_at": now.isoformat()})
+        savepoint.commit()
+        return True
+    except VcaseError as exc:
+        savepoint.rollback()
+        session.execute(update(Timer).where(Timer.id == timer.id, Timer.status == "pending")
+                        .values(status="cancelled", note=f"could not fire: {exc}"[:500])
+                        .execution_options(synchronize_session=False))
+        return False
 
 
-def fire_due(store: Store, registry: Registry, now: datetime, batch: int = 500) -> BatchResult:
+def _lock_processes(session, process_ids: set[int]) -> set[int]:
+    """Lock the timers' processes without waiting; the ones locked. A worker holding timer locks never
+    waits for a process lock, so it cannot deadlock with a withdrawal (process, then timers); and as
+    each process has its own audit chain, the only stream heads it locks are those of processes it holds."""
+    ids = sorted(process_ids)
+    locked: set[int] = set()
+    for i in range(0, len(ids), 500):
+        locked.update(session.execute(select(Process.id).where(Process.id.in_(ids[i:i + 500]))
+                                      .with_for_update(skip_locked=True)).scalars())
+    return locked
+
+
+def fire_due(store: Store, registry: Registry, now: datetime, size: int = 500, one_at_a_time: bool = False) -> BatchResult:
     """Fire everything due at ``now`` in bounded batches."""
     total = BatchResult()
     while True:
-        result = fire_batch(store, registry, now, batch)
+        result = fire_batch(store, registry, now, size, one_at_a_time)
         total += result
-        if result.fired + result.skipped < batch:
+        if result.fired + result.skipped < size:
             return total
 
 

@@ -14,7 +14,7 @@ import json
 from datetime import datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Optional
 
-from sqlalchemy import update
+from sqlalchemy import insert as insert_stmt, update
 from sqlmodel import Session
 
 from engine.clock import UTC, from_db, parse_when, zone
@@ -74,8 +74,15 @@ def _who(vault: Vault, row: Any, case: Case) -> tuple[str, str, str]:
     """(name, language, time zone) of a recipient."""
     if isinstance(row, Party):
         name = case.supervised_person if row.kind == "supervised_person" else vault.decrypt(row.name_enc)
-        return name, row.language, row.time_zone or case.time_zone
-    return row.display_name, "en", case.time_zone
+        return (name, *_where(row, case))
+    return (row.display_name, *_where(row, case))
+
+
+def _where(row: Any, case: Case) -> tuple[str, str]:
+    """(language, time zone) of a recipient."""
+    if isinstance(row, Party):
+        return row.language, row.time_zone or case.time_zone
+    return "en", case.time_zone
 
 
 def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Optional[Process],
@@ -99,37 +106,47 @@ def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Op
     return contexts.CONTEXTS[audience](**{k: v for k, v in values.items() if k in wanted})
 
 
-def _add(session: Session, vault: Vault, *, key: str, template: str, audience: str, row: Any, case: Case,
-         process: Optional[Process], channel: str, context, emergency: bool, now: datetime,
-         settings: Mapping[str, str], case_event_id: Optional[int], fallback_of: Optional[int] = None) -> Notice:
+def _row(vault: Vault, *, key: str, template: str, audience: str, row: Any, case: Any, process: Any, channel: str,
+         context, emergency: bool, now: datetime, settings: Mapping[str, str], case_event_id: Optional[int],
+         fallback_of: Optional[int] = None, survives_withdrawal: bool = False) -> dict[str, Any]:
+    """One notice, rendered and encrypted, as the values of its row."""
     from notices import contexts, render
 
-    _, language, tz = _who(vault, row, case)
+    language, tz = _where(row, case)
     values = contexts.as_dict(context)
     rendered = render.render(f"{language}/{template}.{channel}", values)
     is_party = isinstance(row, Party)
-    notice = Notice(
-        idempotency_key=key, case_id=case.id, process_id=process.id if process else None,
+    return dict(
+        idempotency_key=key, case_id=case.id, process_id=process.id if process is not None else None,
         recipient_party_id=row.id if is_party else None, recipient_staff_id=None if is_party else row.id,
         audience=audience, template=template, language=language, channel=channel, emergency=emergency,
+        status="queued", attempts=0, survives_withdrawal=survives_withdrawal,
         subject_enc=vault.encrypt(rendered.subject), body_enc=vault.encrypt(rendered.body),
         context_enc=vault.encrypt(json.dumps(values)),
         not_before=now if emergency else quiet_until(now, tz, settings["notices.quiet_start"], settings["notices.quiet_end"]),
         created_at=now, case_event_id=case_event_id, fallback_of=fallback_of,
     )
-    session.add(notice)
-    return notice
 
 
-def queue(
-    session: Session, vault: Vault, specs: Iterable[Notify], *, process: Process, case: Case, cause: str,
+def insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert notice rows in one statement; their ids, in order."""
+    if not rows:
+        return []
+    table = Notice.__table__
+    result = session.execute(insert_stmt(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
+
+
+def rows(
+    session: Session, vault: Vault, specs: Iterable[Notify], *, process: Any, case: Any, cause: str,
     now: datetime, settings: Mapping[str, str], appointment: Optional[str] = None,
-    case_event_id: Optional[int] = None,
-) -> list[Notice]:
+    case_event_id: Optional[int] = None, survives_withdrawal: bool = False,
+) -> list[dict[str, Any]]:
+    """The notices ``specs`` mean for ``process`` now, as rows to insert (nothing is written)."""
     event = session.get(CaseEvent, case_event_id) if case_event_id else None
     previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
     moment = parse_when(appointment) if appointment else None
-    queued = []
+    out = []
     for index, spec in enumerate(specs):
         if spec.if_fact and not (process.data or {}).get(spec.if_fact):
             continue
@@ -139,13 +156,12 @@ def queue(
             context = build_context(vault, audience, row, case, process, event, previous, now, settings, moment, items)
             for channel in channels:
                 who = f"{'p' if isinstance(row, Party) else 's'}{row.id}"
-                queued.append(_add(
-                    session, vault, key=f"{cause}/{index}/{who}/{channel}",
+                out.append(_row(
+                    vault, key=f"{cause}/{index}/{who}/{channel}",
                     template=f"{process.workflow}/{audience}/{spec.template}", audience=audience, row=row, case=case,
                     process=process, channel=channel, context=context, emergency=spec.emergency, now=now,
-                    settings=settings, case_event_id=case_event_id))
-    session.flush()
-    return queued
+                    settings=settings, case_event_id=case_event_id, survives_withdrawal=survives_withdrawal))
+    return out
 
 
 def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: str, now: datetime,
@@ -162,13 +178,11 @@ def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: 
         event = session.get(CaseEvent, notice.case_event_id) if notice.case_event_id else None
         previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
         context = build_context(vault, notice.audience, row, case, process, event, previous, now, settings, None)
-    fallback = _add(session, vault, key=f"{notice.idempotency_key}/fallback/{channel}", template=notice.template,
+    fallback = _row(vault, key=f"{notice.idempotency_key}/fallback/{channel}", template=notice.template,
                     audience=notice.audience, row=row, case=case, process=process, channel=channel, context=context,
                     emergency=notice.emergency, now=now, settings=settings, case_event_id=notice.case_event_id,
-                    fallback_of=notice.id)
-    fallback.survives_withdrawal = notice.survives_withdrawal
-    session.flush()
-    return fallback
+                    fallback_of=notice.id, survives_withdrawal=notice.survives_withdrawal)
+    return session.get(Notice, insert(session, [fallback])[0])
 
 
 def preview(session: Session, vault: Vault, template: str, party_id: int, channel: str, now: datetime,

@@ -193,11 +193,38 @@ def case_parties(session: Session, case_id: int) -> dict[int, dict[str, Any]]:
     """What guards may know of each party on a case (never names or contact details)."""
     cache = session.info.setdefault(PARTIES_CACHE, {})
     if case_id not in cache:
-        cache[case_id] = {
-            p.id: {"id": p.id, "kind": p.kind, "side": p.side, "minor": p.is_minor, "deceased": p.is_deceased,
-                   "represents": p.represents_id}
-            for p in session.execute(select(Party).where(Party.case_id == case_id)).scalars()}
+        cache[case_id] = {p.id: _party_facts(p)
+                          for p in session.execute(select(Party).where(Party.case_id == case_id)).scalars()}
     return cache[case_id]
+
+
+def _party_facts(p) -> dict[str, Any]:
+    return {"id": p.id, "kind": p.kind, "side": p.side, "minor": p.is_minor, "deceased": p.is_deceased,
+            "represents": p.represents_id}
+
+
+def prefetch(session: Session, cases: list[Case], now: datetime) -> None:
+    """Read what guards know of many cases' parties and orders, in two queries a chunk, into this
+    transaction's caches (for a scheduler batch)."""
+    parties = session.info.setdefault(PARTIES_CACHE, {})
+    orders = session.info.setdefault(ORDERS_CACHE, {})
+    ids = [c.id for c in cases if c.id not in parties]
+    for case_id in ids:
+        parties[case_id] = {}
+    t = Party.__table__.c
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        for p in session.execute(select(t.id, t.case_id, t.kind, t.side, t.is_minor, t.is_deceased, t.represents_id)
+                                 .where(t.case_id.in_(chunk))):
+            parties[p.case_id][p.id] = _party_facts(p)
+        found = session.execute(select(ProtectiveOrder.case_id, ProtectiveOrder.starts_on, ProtectiveOrder.ends_on)
+                                .where(ProtectiveOrder.case_id.in_(chunk))).all()
+        by_case: dict[int, list] = {}
+        for case_id, starts, ends in found:
+            by_case.setdefault(case_id, []).append((starts, ends))
+        in_chunk = set(chunk)
+        for case in (c for c in cases if c.id in in_chunk):
+            on = now.astimezone(zone(case.time_zone)).date()
+            orders[(case.id, on)] = any(s <= on and (e is None or e >= on) for s, e in by_case.get(case.id, ()))
 
 
 def case_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Optional
@@ -25,9 +25,19 @@ BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue", "wo
 class Compiled:
     workflow: Workflow
     machine: object  # transitions.Machine
+    # The Machine's answers, remembered: a definition never changes once compiled, and its only
+    # condition is the state a resume returns to, which is part of the key.
+    _targets: dict = field(default_factory=dict, repr=False)
+    _events: dict = field(default_factory=dict, repr=False)
 
     def target(self, state: str, event: str, resume_to: Optional[str] = None) -> str:
         """Run ``event`` from ``state`` through the Machine; return the new state."""
+        key = (state, event, resume_to)
+        if key not in self._targets:
+            self._targets[key] = self._run(state, event, resume_to)
+        return self._targets[key]
+
+    def _run(self, state: str, event: str, resume_to: Optional[str]) -> str:
         from transitions import MachineError
 
         token = SimpleNamespace(state=state)
@@ -40,7 +50,9 @@ class Compiled:
         return token.state
 
     def events_from(self, state: str) -> list[str]:
-        return sorted(self.machine.get_triggers(state))
+        if state not in self._events:
+            self._events[state] = tuple(sorted(self.machine.get_triggers(state)))
+        return list(self._events[state])
 
 
 def compile_workflow(wf: Workflow) -> Compiled:

@@ -108,7 +108,7 @@ def start(session: Session, vault: Vault, registry: Registry, *, case_number: st
                          detail={"version": 1, "workflow_version": wf.version, "params": values,
                                  "timers": [t.name for t in armed], **attached})
     queued = _notify(session, vault, wf, wf.start_notify, process, case, entry.id, now, policy)
-    return Outcome(process, START, None, wf.initial, entry.id, [n.id for n in queued])
+    return Outcome(process, START, None, wf.initial, entry.id, queued)
 
 
 def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int, event: str, actor: Actor,
@@ -141,18 +141,39 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
                          "shown to your role: ask the staff who run it.", event=event) from None
 
 
-def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compiled, process: Process, event: str, actor: Actor,
-           now: datetime, params, expected_version, timer, document, case_event_id) -> Outcome:
+@dataclass
+class Change:
+    """What one event will do to a process, decided before anything is written."""
+    compiled: Compiled
+    process: Any  # a Process, or a row with its columns (the batch path)
+    case: Any
+    step: Optional[Step]
+    event: str
+    source: str
+    target: str
+    data: dict
+    values: dict
+    actor: Actor
+    now: datetime
+    policy: Mapping[str, str]
+
+    @property
+    def wf(self) -> Workflow:
+        return self.compiled.workflow
+
+
+def decide(session: Session, registry: Registry, compiled: Compiled, process, event: str, actor: Actor,
+           now: datetime, params=None, expected_version: Optional[int] = None, case=None) -> Change:
+    """Everything an event means, checked and computed, with nothing written (but a first pin)."""
     wf = compiled.workflow
-    process_id = process.id
     _pin(session, wf)
     source = process.state
     if expected_version is not None and expected_version != process.version:
-        raise Conflict(f"process {process_id} changed since you read it (version {expected_version}, now "
-                       f"{process.version}); nothing was written: look again with `vcase process show {process_id}`")
+        raise Conflict(f"process {process.id} changed since you read it (version {expected_version}, now "
+                       f"{process.version}); nothing was written: look again with `vcase process show {process.id}`")
     step = _find_step(compiled, source, event, process)
     _permit(_allowed(wf, step, event), actor, event, wf)
-    case = session.get(Case, process.case_id)
+    case = case if case is not None else session.get(Case, process.case_id)
     if actor.party_id is not None and actor.party_case_id != case.id:
         raise InvalidInput(f"party {actor.party_id} is not on this process's case")
     _speaks_for_initiator(session, process, actor, event)
@@ -165,26 +186,38 @@ def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compile
     data = dict(process.data or {})
     if step and step.record:
         data.update(step.record(facts))
-    if document is not None and not (step and step.attach):
-        raise InvalidInput(f"{event} takes no document")
-    _save(session, process, target, data, wf, source, event, now)
-    attached = _attach(session, vault, step.attach if step else None, document, process.id, actor, now)
-    timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, policy)
-    detail: dict[str, Any] = {"version": process.version, "params": values, "timers": timer_changes, **attached}
+    return Change(compiled, process, case, step, event, source, target, data, values, actor, now, policy)
+
+
+def audit_detail(change: Change, version: int, timer_changes: Mapping[str, Any], timer, case_event_id,
+                 attached=None) -> dict[str, Any]:
+    """The audit entry's detail for an applied change (``version``: the process's new version)."""
+    detail: dict[str, Any] = {"version": version, "params": change.values, "timers": timer_changes, **(attached or {})}
     if timer:
         detail["timer"] = dict(timer)
     if case_event_id is not None:
         detail["case_event"] = case_event_id
+    return detail
+
+
+def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compiled, process: Process, event: str, actor: Actor,
+           now: datetime, params, expected_version, timer, document, case_event_id) -> Outcome:
+    change = decide(session, registry, compiled, process, event, actor, now, params, expected_version)
+    wf, step, source, target, case = change.wf, change.step, change.source, change.target, change.case
+    if document is not None and not (step and step.attach):
+        raise InvalidInput(f"{event} takes no document")
+    _save(session, process, target, change.data, wf, source, event, now)
+    attached = _attach(session, vault, step.attach if step else None, document, process.id, actor, now)
+    timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, change.policy)
+    detail = audit_detail(change, process.version, timer_changes, timer, case_event_id, attached)
     entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{event}", case_id=case.id,
                          process_id=process.id, from_state=source, to_state=target, detail=detail)
-    specs = _notices_for(wf, step, event)
+    specs = notices_for(wf, step, event)
     if event == WITHDRAW:
         outbox.cancel_unsent(session, process.id, "process withdrawn")
-    queued = _notify(session, vault, wf, specs, process, case, entry.id, now, policy, case_event_id)
-    if event == WITHDRAW:
-        for notice in queued:
-            notice.survives_withdrawal = True
-    return Outcome(process, event, source, target, entry.id, [n.id for n in queued])
+    queued = _notify(session, vault, wf, specs, process, case, entry.id, now, change.policy, case_event_id,
+                     survives_withdrawal=event == WITHDRAW)
+    return Outcome(process, event, source, target, entry.id, queued)
 
 
 # -- the pieces ----------------------------------------------------------------
@@ -340,19 +373,27 @@ def _move_timers(session, wf: Workflow, process: Process, source: str, target: s
     return {"cancelled": cancelled, "armed": [t.name for t in armed]}
 
 
-def _notices_for(wf: Workflow, step: Optional[Step], event: str) -> tuple[Notify, ...]:
+def notices_for(wf: Workflow, step: Optional[Step], event: str) -> tuple[Notify, ...]:
     if step is not None:
         return step.notify
     return {PAUSE: wf.pause_notify, RESUME: wf.resume_notify, WITHDRAW: wf.withdraw_notify}[event]
 
 
 def _notify(session, vault, wf: Workflow, specs, process: Process, case: Case, audit_id: int, now: datetime,
-            policy, case_event_id: Optional[int] = None) -> list:
+            policy, case_event_id: Optional[int] = None, survives_withdrawal: bool = False) -> list[int]:
+    """Queue the notices of an event; their ids."""
+    rows = notice_rows(session, vault, wf, specs, process, case, audit_id, now, policy, case_event_id, survives_withdrawal)
+    return outbox.insert(session, rows)
+
+
+def notice_rows(session, vault, wf: Workflow, specs, process, case, audit_id: int, now: datetime, policy,
+                case_event_id: Optional[int] = None, survives_withdrawal: bool = False) -> list[dict[str, Any]]:
     if not specs:
         return []
     appointment = (process.data or {}).get(wf.appointment) if wf.appointment else None
-    return outbox.queue(session, vault, specs, process=process, case=case, cause=f"audit/{audit_id}",
-                        now=now, settings=policy, appointment=appointment, case_event_id=case_event_id)
+    return outbox.rows(session, vault, specs, process=process, case=case, cause=f"audit/{audit_id}", now=now,
+                       settings=policy, appointment=appointment, case_event_id=case_event_id,
+                       survives_withdrawal=survives_withdrawal)
 
 
 __all__ = ["apply", "start", "Outcome", "load_process", "check_readable", "reads", "ever_admits", "WITHDRAWN"]

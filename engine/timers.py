@@ -34,9 +34,10 @@ def due_at(spec: TimerSpec, entered: datetime, data: Mapping, tz: str, settings:
     return add_local(parse_when(anchor), -delta, tz)
 
 
-def arm(session: Session, wf: Workflow, process_id: int, state: str, data: Mapping, now: datetime,
-        tz: str, settings: Mapping[str, str]) -> list[Timer]:
-    """Arm the timers of ``state``; a reminder whose moment has already passed is not armed."""
+def to_arm(wf: Workflow, state: str, data: Mapping, now: datetime, tz: str,
+           settings: Mapping[str, str]) -> list[tuple[TimerSpec, datetime]]:
+    """The timers entering ``state`` arms, with when each falls due; a reminder whose moment has
+    already passed is not armed."""
     armed = []
     for spec in wf.timers:
         if spec.state != state:
@@ -44,9 +45,16 @@ def arm(session: Session, wf: Workflow, process_id: int, state: str, data: Mappi
         when = due_at(spec, now, data, tz, settings)
         if when is None or (spec.before is not None and when <= now):
             continue
-        timer = Timer(process_id=process_id, name=spec.name, event=spec.event, due_at=when, created_at=now)
-        session.add(timer)
-        armed.append(timer)
+        armed.append((spec, when))
+    return armed
+
+
+def arm(session: Session, wf: Workflow, process_id: int, state: str, data: Mapping, now: datetime,
+        tz: str, settings: Mapping[str, str]) -> list[Timer]:
+    """Arm the timers of ``state``."""
+    armed = [Timer(process_id=process_id, name=spec.name, event=spec.event, due_at=when, created_at=now)
+             for spec, when in to_arm(wf, state, data, now, tz, settings)]
+    session.add_all(armed)
     session.flush()
     return armed
 
@@ -86,12 +94,14 @@ def claim(session: Session, timer_id: int, now: datetime) -> bool:
     ).rowcount == 1
 
 
-def due(session: Session, now: datetime, limit: int, skip_locked: bool = False) -> list[Timer]:
-    query = (select(Timer).where(Timer.status == "pending", Timer.due_at <= now)
-             .order_by(Timer.due_at, Timer.id).limit(limit))
+def due_rows(session: Session, now: datetime, limit: int, skip_locked: bool = False) -> list:
+    """The due timers, oldest first, as rows (id, process_id, name, event, due_at, case_event_id)."""
+    t = Timer.__table__.c
+    query = (select(t.id, t.process_id, t.name, t.event, t.due_at, t.case_event_id)
+             .where(t.status == "pending", t.due_at <= now).order_by(t.due_at, t.id).limit(limit))
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query).scalars())
+    return list(session.execute(query))
 
 
 def next_due(session: Session, until: datetime) -> Optional[datetime]:

@@ -120,7 +120,7 @@ def test_two_schedulers_fire_each_timer_exactly_once(store, agency):
     def scheduler() -> None:
         try:
             barrier.wait()
-            results.append(firing.fire_due(store, default(), now, batch=3))
+            results.append(firing.fire_due(store, default(), now, size=3))
         except Exception as exc:  # noqa: BLE001
             results.append(exc)
 
@@ -235,7 +235,7 @@ def test_two_schedulers_on_two_cases_do_not_deadlock(store, agency):
     def scheduler() -> None:
         barrier.wait()
         try:
-            results.append(firing.fire_due(store, default(), now, batch=2))
+            results.append(firing.fire_due(store, default(), now, size=2))
         except Exception as exc:  # noqa: BLE001
             results.append(exc)
 
