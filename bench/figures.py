@@ -24,6 +24,7 @@ STEP = ("notification workflow, timer advance-<event>-7d firing advance_release_
 @dataclass
 class Sizes:
     fire_n: int = 100_000  # due timers, SQLite
+    single_n: int = 5_000  # due timers fired one at a time (the reference path), for information
     aps_n: int = 10_000  # APScheduler one-off jobs
     pg_n: int = 10_000  # due timers, PostgreSQL
     idle_big: int = 1_000_000  # idle instances (the 1M database: idle, case_show, memory)
@@ -40,7 +41,7 @@ class Sizes:
     per_case: int = 5  # registrations per case
 
 
-QUICK = dict(fire_n=2_000, aps_n=1_000, pg_n=1_000, idle_big=50_000, idle_small=5_000, idle_due=200, idle_rounds=2,
+QUICK = dict(fire_n=2_000, single_n=500, aps_n=1_000, pg_n=1_000, idle_big=50_000, idle_small=5_000, idle_due=200, idle_rounds=2,
              runs=3, latency_events=30, latency_intervals=(0.0,), memory_due=200, memory_seconds=60.0, render_n=3_000)
 
 
@@ -194,6 +195,7 @@ def fire_sqlite(ctx: Ctx) -> list[Figure]:
     aps = drain(str(ctx.workdir / "apscheduler.db"), s.aps_n)
     ctx.say(f"  {aps['executed']:,} run in {aps['seconds']:.1f}s: {aps['per_second']:,.0f}/s")
     ratio = rate / aps["per_second"]
+    single = _fire_one_at_a_time(ctx)
     return [Figure(
         "fire_sqlite", "due timed steps fired per second (SQLite)", rate, "steps/s",
         f"APScheduler {aps['apscheduler']} SQLAlchemyJobStore(sqlite), {aps['jobs']:,} one-off jobs", aps["per_second"],
@@ -204,7 +206,35 @@ def fire_sqlite(ctx: Ctx) -> list[Figure]:
         f"{sql_summary['statements_per_step']:.0f} SQL statements/step",
         {"fired": result.fired, "skipped": result.skipped, "seconds": elapsed, "cpu_seconds": cpu, "sql": sql_summary,
          "checks": checks, "step": STEP,
-         "apscheduler": aps, "build_seconds": built.seconds, "rows": built.rows})]
+         "apscheduler": aps, "build_seconds": built.seconds, "rows": built.rows}),
+        Figure("fire_sqlite_single", "the same, one timer at a time (the reference path the batch is tested against)",
+               single["rate"], "steps/s", f"the batch path above ({rate:,.0f}/s)", rate, single["rate"] / rate,
+               "of the batch path", "(information)", None, f"{single['fired']:,} due",
+               f"{single['statements_per_step']:.0f} SQL statements/step", single)]
+
+
+def _fire_one_at_a_time(ctx: Ctx) -> dict:
+    """``fire_due(..., one_at_a_time=True)`` on a smaller copy of the same data: the before figure."""
+    from engine.db import Store
+    from engine.firing import fire_due
+    from engine.registry import default
+
+    s = ctx.sizes
+    plan = D.Plan(instances=s.single_n, groups=[D.Group(s.single_n, ctx.now - timedelta(days=1), ctx.now - timedelta(seconds=1))],
+                  idle_lo=ctx.now + timedelta(days=1), idle_hi=ctx.now + timedelta(days=365), per_case=s.per_case)
+    built = D.build(D.sqlite_url(ctx.workdir / "fire-single.db"), plan, ctx.now, say=ctx.say)
+    store = Store(built.url, [built.key])
+    ctx.say(f"firing {built.instances:,} due timers one at a time (the reference path) ...")
+    sql = StatementTimer(store.engine)
+    t = time.perf_counter()
+    result = fire_due(store, default(), ctx.now, one_at_a_time=True)
+    elapsed = time.perf_counter() - t
+    sql.close()
+    store.dispose()
+    summary = sql.summary(result.fired)
+    ctx.say(f"  {result.fired:,} fired in {elapsed:.1f}s: {result.fired / elapsed:,.0f}/s")
+    return {"fired": result.fired, "seconds": elapsed, "rate": result.fired / elapsed,
+            "statements_per_step": summary["statements_per_step"]}
 
 
 # -- 2. the same on PostgreSQL: 2 daemons vs 1 ------------------------------------------------

@@ -12,6 +12,15 @@ notices. It all shares the caller's transaction, so a failure leaves nothing.
 A timer this path does not take is returned to the caller to fire alone: a
 second timer of a process already in the batch (it must see the first one's
 result), and a step that pauses, resumes, withdraws or carries a document.
+
+What one timer's event decides never depends on another process (guards see
+their own process, its case and parties), so deciding the whole batch before
+writing any of it is the same as deciding one at a time. Notices are built
+after the batch's moves are written: one that reads another process (a
+letter's notice reads the victim's registrations) sees it as the batch left
+it. No timer today changes a registration, so the two paths agree; a timer
+that did would belong with the ones fired alone. ``tests/test_batch.py``
+proves the paths write the same rows.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlmodel import Session
 
 from engine import audit, outbox, records, runtime, timers
@@ -33,7 +42,7 @@ from engine.permissions import SYSTEM
 from engine.registry import Registry
 
 ALONE = (PAUSE, RESUME, WITHDRAW)
-TIMER, PROCESS = Timer.__table__, Process.__table__
+TIMER, PROCESS, CASE = Timer.__table__, Process.__table__, Case.__table__
 
 
 @dataclass
@@ -68,18 +77,16 @@ def fire(session: Session, vault: Vault, registry: Registry, due: list[Any], now
     changes = _claim(session, changes, now)
     _cancel(session, skipped)
     _write(session, vault, changes, now)
-    for process in processes.values():
-        session.expire(process)  # the statements above moved it; a later read in this transaction reloads it
     del held
     return Fired(len(changes), len(skipped)), sorted(alone, key=lambda t: (from_db(t.due_at), t.id))
 
 
-def _read(session: Session, due: list[Any], now: datetime) -> tuple[dict[int, Process], dict[int, Case], list]:
-    """The batch's processes and cases, and what its guards and notices read (parties, orders, case
+def _read(session: Session, due: list[Any], now: datetime) -> tuple[dict[int, Any], dict[int, Any], list]:
+    """The batch's processes and cases (as rows: nothing here is changed through the ORM), and what its guards and notices read (parties, orders, case
     events) into the session's caches and identity map; the identity map keeps rows only while
     they are held, so the third item is to be held until the batch is written."""
-    processes = {p.id: p for p in _in(session, Process, Process.id, {t.process_id for t in due})}
-    cases = {c.id: c for c in _in(session, Case, Case.id, {p.case_id for p in processes.values()})}
+    processes = {p.id: p for p in _in(session, PROCESS, PROCESS.c.id, {t.process_id for t in due})}
+    cases = {c.id: c for c in _in(session, CASE, CASE.c.id, {p.case_id for p in processes.values()})}
     records.prefetch(session, list(cases.values()), now)
     held: list = _in(session, Party, Party.id, {p.initiator_party_id for p in processes.values() if p.initiator_party_id})
     events = _in(session, CaseEvent, CaseEvent.id, {t.case_event_id for t in due if t.case_event_id is not None})
@@ -87,11 +94,13 @@ def _read(session: Session, due: list[Any], now: datetime) -> tuple[dict[int, Pr
     return processes, cases, held
 
 
-def _in(session: Session, model, column, ids: set) -> list:
+def _in(session: Session, what, column, ids: set) -> list:
+    """Rows of ``what`` whose ``column`` is in ``ids``: ORM objects for a model, plain rows for a table."""
     ids = sorted(ids)
     found = []
     for i in range(0, len(ids), 500):
-        found.extend(session.execute(select(model).where(column.in_(ids[i:i + 500]))).scalars())
+        result = session.execute(select(what).where(column.in_(ids[i:i + 500])))
+        found.extend(result.all() if isinstance(what, Table) else result.scalars().all())
     return found
 
 
@@ -133,7 +142,7 @@ def _write(session: Session, vault: Vault, changes: list, now: datetime) -> None
         view = _After(change)
         rows.extend(runtime.notice_rows(session, vault, change.wf, runtime.notices_for(change.wf, change.step, change.event),
                                         view, change.case, audit_id, now, change.policy, t.case_event_id))
-    outbox.insert(session, rows)
+    outbox.insert(session, rows, ids=False)
 
 
 def _timer_detail(t, now: datetime) -> dict[str, str]:

@@ -5,7 +5,9 @@ that caused it instead of reaching a person as raw text. The subject and
 body are stored encrypted. Quiet hours move a routine notice's ``not_before``
 to the next morning in the recipient's zone; emergencies go at once on every
 channel the recipient chose. The context a template sees is built for its
-audience only (``notices.contexts``).
+audience only (``notices.contexts``). ``rows()`` renders an event's notices
+without writing; ``insert()`` writes many in one statement, so a scheduler
+batch queues all its notices at once.
 """
 
 from __future__ import annotations
@@ -128,11 +130,14 @@ def _row(vault: Vault, *, key: str, template: str, audience: str, row: Any, case
     )
 
 
-def insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert notice rows in one statement; their ids, in order."""
+def insert(session: Session, rows: list[dict[str, Any]], ids: bool = True) -> list[int]:
+    """Insert notice rows in one statement; their ids, in order (none if ``ids`` is False)."""
     if not rows:
         return []
     table = Notice.__table__
+    if not ids:
+        session.execute(insert_stmt(table), rows)
+        return []
     result = session.execute(insert_stmt(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return list(result.scalars())
 

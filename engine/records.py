@@ -214,7 +214,7 @@ def prefetch(session: Session, cases: list[Case], now: datetime) -> None:
     t = Party.__table__.c
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
         for p in session.execute(select(t.id, t.case_id, t.kind, t.side, t.is_minor, t.is_deceased, t.represents_id)
-                                 .where(t.case_id.in_(chunk))):
+                                 .where(t.case_id.in_(chunk))).all():
             parties[p.case_id][p.id] = _party_facts(p)
         found = session.execute(select(ProtectiveOrder.case_id, ProtectiveOrder.starts_on, ProtectiveOrder.ends_on)
                                 .where(ProtectiveOrder.case_id.in_(chunk))).all()

@@ -15,7 +15,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Optional
 
-from engine.definition import PAUSED, RESUME, Workflow, check
+from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW, Workflow, check
 from engine.errors import NotAllowed, NotFound
 
 BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue", "workflows.letter_bank")
@@ -29,6 +29,7 @@ class Compiled:
     # condition is the state a resume returns to, which is part of the key.
     _targets: dict = field(default_factory=dict, repr=False)
     _events: dict = field(default_factory=dict, repr=False)
+    _steps: dict = field(default_factory=dict, repr=False)
 
     def target(self, state: str, event: str, resume_to: Optional[str] = None) -> str:
         """Run ``event`` from ``state`` through the Machine; return the new state."""
@@ -48,6 +49,19 @@ class Compiled:
         if not moved:
             raise NotAllowed(f"Can't {event} when in {state}.", event=event, state=state)
         return token.state
+
+    def known_events(self) -> frozenset[str]:
+        """Every event the definition has (its steps', and pause, resume and withdraw)."""
+        if "known" not in self._events:
+            self._events["known"] = frozenset({s.event for s in self.workflow.steps} | {PAUSE, RESUME, WITHDRAW})
+        return self._events["known"]
+
+    def step(self, source: str, event: str):
+        """The definition's step for ``event`` from ``source``; None for pause, resume and withdraw."""
+        key = (source, event)
+        if key not in self._steps:
+            self._steps[key] = next((s for s in self.workflow.steps if s.event == event and source in s.sources), None)
+        return self._steps[key]
 
     def events_from(self, state: str) -> list[str]:
         if state not in self._events:

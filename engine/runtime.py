@@ -239,8 +239,7 @@ def _find_step(compiled: Compiled, source: str, event: str, process: Process) ->
     wf = compiled.workflow
     if process.terminal:
         raise NotAllowed(f"Can't {event} when in {source}: process {process.id} has ended.", event=event, state=source)
-    known = {s.event for s in wf.steps} | {PAUSE, RESUME, WITHDRAW}
-    if event not in known:
+    if event not in compiled.known_events():
         raise NotAllowed(f"{wf.name} has no event {event!r}; `vcase process events {process.id}` lists what can happen now",
                          event=event, state=source)
     if source == PAUSED and event not in (RESUME, WITHDRAW):
@@ -249,7 +248,7 @@ def _find_step(compiled: Compiled, source: str, event: str, process: Process) ->
     if event not in compiled.events_from(source):
         possible = ", ".join(compiled.events_from(source)) or "nothing"
         raise NotAllowed(f"Can't {event} when in {source}. Possible now: {possible}.", event=event, state=source)
-    return next((s for s in wf.steps if s.event == event and source in s.sources), None)
+    return compiled.step(source, event)
 
 
 def _speaks_for_initiator(session: Session, process: Process, actor: Actor, event: str) -> None:

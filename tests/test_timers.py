@@ -146,3 +146,24 @@ def test_a_timer_whose_process_moved_on_is_skipped_and_recorded(agency, in_revie
     (stray,) = [t for t in timers(agency.store, in_review) if t.name == "stray"]
     assert stray.status == "cancelled" and stray.note.startswith("could not fire")
     assert agency.vs.show_process(in_review)["state"] == "done"
+
+
+def test_the_schema_holds_one_live_timer_per_name(store, in_review):
+    """The partial unique index from migration 0001 (not declared on the model): a second live
+    timer of the same name is refused by the database; a cancelled or fired one does not count."""
+    from sqlalchemy import insert, update
+
+    from engine.errors import Conflict
+
+    armed = timers(store, in_review)[0]
+    row = {"process_id": in_review, "name": armed.name, "event": armed.event, "due_at": DUE, "created_at": START}
+    with pytest.raises(Conflict, match="unique"):
+        with store.write() as s:
+            s.execute(insert(Timer), [row])
+    with pytest.raises(Conflict, match="unique"):
+        with store.write() as s:
+            s.execute(insert(Timer), [{**row, "status": "frozen", "remaining_seconds": 60.0}])
+    with store.write() as s:
+        s.execute(update(Timer).where(Timer.id == armed.id).values(status="cancelled"))
+        s.execute(insert(Timer), [row])
+    assert [t.status for t in timers(store, in_review)] == ["cancelled", "pending"]
