@@ -48,21 +48,33 @@ def scheduler_run(interval, batch):
 
 @scheduler.command("tick")
 @click.option("--until", "until", default=None, metavar="DATE",
-              help="Run a simulated clock forward to DATE, firing each timer at its own due time (previews, tests).")
+              help="Run a simulated clock forward to DATE, firing each timer at its own due time (previews of a "
+                   "copy of the database; needs --on-a-copy).")
+@click.option("--on-a-copy", "on_a_copy", is_flag=True,
+              help="Confirm that VCASE_DATABASE_URL is a copy: --until fires timers before their time, for good.")
 @click.option("--batch", type=COUNT, default=500, show_default=True, help="Timers per transaction.")
-def scheduler_tick(until, batch):
+def scheduler_tick(until, on_a_copy, batch):
     """One pass for cron: fire every due timer once, in due order, and deliver due notices.
 
     A timer missed during downtime fires on the next pass; its audit entry
     records when it was due and when it fired.
 
+    --until previews the future on a copy: every timer up to DATE fires now,
+    and the notices it queues go out at the next pass. On the agency's real
+    database that would tell victims of events before their time, so it is
+    refused without --on-a-copy.
+
     \b
     Examples:
       vcase scheduler tick
-      vcase scheduler tick --until 2027-06-01
+      cp vcase.db preview.db
+      VCASE_DATABASE_URL=sqlite:///preview.db vcase scheduler tick --until 2027-06-01 --on-a-copy
     """
     from engine.scheduler import tick, worker_id
 
+    if until is not None and not on_a_copy:
+        raise click.UsageError("--until fires timers before their time and cannot be undone: run it on a copy of the "
+                               "database (VCASE_DATABASE_URL=sqlite:///copy.db) and add --on-a-copy")
     app = _scheduler_app()
     if until is not None:
         from engine.clock import SimulatedClock, parse_when

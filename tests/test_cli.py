@@ -224,3 +224,19 @@ def test_the_cli_offers_the_engines_ways_a_request_is_made():
     from engine.permissions import VIA as ENGINE_VIA
 
     assert tuple(VIA.choices) == tuple(ENGINE_VIA)
+
+
+def test_tick_until_is_refused_without_on_a_copy_and_writes_nothing(run, store, agency):
+    """--until fires timers before their time: on the real database it would tell a victim of an
+    event early. Without --on-a-copy it exits 2, says what to do, and changes nothing."""
+    from tests.support import dump
+
+    pid = agency.advocate.start(agency.case, "toy", agency.victim)["process"]
+    agency.advocate.send(pid, "submit", agency.victim, params={"summary": "wants a letter"})  # a 10-day timer
+    before = dump(store)
+    code, out, err = run("ada", "scheduler", "tick", "--until", "2027-01-01")
+    assert code == 2 and "--on-a-copy" in err and "copy" in err and "Traceback" not in err
+    assert dump(store) == before
+    code, out, err = run("ada", "scheduler", "tick", "--until", "2027-01-01", "--on-a-copy")
+    assert code == 0, err
+    assert "fired 1 timer(s)" in out
