@@ -53,8 +53,14 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
     """(party or staff row, channels) for each recipient of ``spec``."""
     kind = spec.to.kind
     if kind == "initiator":
+        from engine.letters import reached_through
+
         party = session.get(Party, process.initiator_party_id) if process.initiator_party_id else None
-        return [(party, _party_channels(party, spec.emergency))] if party else []
+        if party is None:
+            return []
+        # A minor or deceased victim is reached through their guardian or next of kin, never directly.
+        reached = reached_through(session, case.id, party.id) if party.is_minor or party.is_deceased else [party]
+        return [(p, _party_channels(p, spec.emergency)) for p in reached]
     if kind == "offender":
         return [(offender_party(session, case.id), ["letter"])]
     if kind == "party_fact":

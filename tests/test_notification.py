@@ -272,3 +272,17 @@ def test_registration_follows_the_case_through_a_transfer(reg, smtp):
     N.deliver(reg.admin)
     [mail] = smtp.to("maria@example.org")
     assert "10:00 MST" in mail.get_content()  # the victim's zone follows the case unless they set their own
+
+
+def test_a_minor_registered_in_their_own_name_is_reached_only_through_their_guardian(agency, smtp, tmp_path):
+    """Registrations belong to a victim or a guardian (DOMAIN.md); a minor's notices go to the
+    guardian who represents them, never to the child."""
+    for app in (agency.officer, agency.advocate):
+        app.outbox = tmp_path / "outbox"
+    N.register(agency.advocate, agency.case, agency.minor, "all", "phone")
+    N.record_event(agency.officer, agency.case, "released", agency.clock.now() - timedelta(hours=1), "")
+    queued = notices(agency.store)
+    assert queued, "the registration and the release were announced"
+    assert {n.recipient_party_id for n in queued} == {agency.guardian}
+    N.deliver(agency.officer)
+    assert smtp.messages and all(m["To"] == "gail@example.org" for m in smtp.messages)
