@@ -166,6 +166,7 @@ def fire_sqlite(ctx: Ctx) -> list[Figure]:
     from engine.db import Store
     from engine.firing import fire_due
     from engine.registry import default
+    from engine.scheduler import settle
 
     from bench.apsched import drain
 
@@ -179,6 +180,7 @@ def fire_sqlite(ctx: Ctx) -> list[Figure]:
     store = Store(built.url, [built.key])
     registry = default()
     ctx.say(f"firing {n:,} due timers (fire_due, batch 500) ...")
+    settle()  # as the daemon does once it has started
     sql = StatementTimer(store.engine)
     t, cpu = time.perf_counter(), time.process_time()
     result = fire_due(store, registry, ctx.now)
