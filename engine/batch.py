@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlmodel import Session
@@ -105,16 +105,18 @@ def _in(session: Session, what, column, ids: set) -> list:
 
 
 def _claim(session: Session, changes: list, now: datetime) -> list:
-    """Mark the timers fired; only those still pending (a worker that got there first keeps its own)."""
+    """Mark the timers fired, each by its primary key and only if still pending. This transaction
+    selected them as pending and holds them (SQLite's write lock; PostgreSQL's row locks), so all
+    are claimed; if one were not, the batch is refused whole and tried again at the next tick."""
     if not changes:
         return []
-    ids = [t.id for t, _ in changes]
-    claimed = set()
-    for i in range(0, len(ids), 500):
-        claimed.update(session.execute(
-            update(TIMER).where(TIMER.c.id.in_(ids[i:i + 500]), TIMER.c.status == "pending")
-            .values(status="fired", fired_at=now).returning(TIMER.c.id)).scalars())
-    return [(t, c) for t, c in changes if t.id in claimed]
+    claimed = session.execute(
+        update(TIMER).where(TIMER.c.id == bindparam("tid"), TIMER.c.status == "pending")
+        .values(status="fired", fired_at=now), [{"tid": t.id} for t, _ in changes]).rowcount
+    if claimed != len(changes):
+        raise Conflict("timers in this batch were fired or cancelled by someone else at the same time; nothing "
+                       "was written, the next pass fires what is still due")
+    return changes
 
 
 def _cancel(session: Session, skipped: list) -> None:

@@ -22,7 +22,7 @@ from engine import config as config_mod
 from engine.crypto import Vault, read_keys
 from engine.errors import Busy, Conflict, EncryptionKeyError, InvalidInput, SchemaError
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 BUSY_TIMEOUT_MS = 10_000
 
 

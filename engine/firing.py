@@ -1,10 +1,13 @@
 """Firing due timers: each one applied through the engine, exactly once.
 
-A batch is one transaction; each timer gets a savepoint, so one that cannot
-apply (its process moved on) is recorded and skipped without losing the
-others. The guarded status update makes firing idempotent: a second worker,
-or a restart, finds the timer already fired. On PostgreSQL, workers claim
-batches with ``FOR UPDATE SKIP LOCKED``; SQLite has one writer at a time.
+A batch is one transaction. Its timers are decided and written as a set
+(``engine.batch``); those the set path leaves (a second timer of one process,
+a pause, resume, withdrawal or document step) then fire one at a time, each in
+a savepoint, so one that cannot apply (its process moved on) is recorded and
+skipped without losing the others. The guarded status update makes firing
+idempotent: a second worker, or a restart, finds the timer already fired. On
+PostgreSQL, workers claim batches with ``FOR UPDATE SKIP LOCKED`` and lock the
+timers' processes without waiting; SQLite has one writer at a time.
 """
 
 from __future__ import annotations

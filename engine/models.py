@@ -202,13 +202,14 @@ class Timer(SQLModel, table=True):
         CheckConstraint("(status = 'frozen') = (remaining_seconds IS NOT NULL)", name="frozen_keeps_remaining"),
         CheckConstraint("status <> 'fired' OR fired_at IS NOT NULL", name="fired_has_time"),
         Index("timer_due", "status", "due_at"),
+        Index("timer_process_status", "process_id", "status"),  # a process's live timers (migration 0003)
         # One live timer per name: the partial unique index ``timer_one_live_per_name`` on
         # (process_id, name) WHERE status IN ('pending', 'frozen') is made by migration 0001, the
         # only way the schema is created. Declared here, its dialect arguments would load the
         # PostgreSQL dialect at every start, SQLite too (~25 ms of each command).
     )
     id: Optional[int] = Field(default=None, primary_key=True)
-    process_id: int = Field(foreign_key="process.id", index=True)
+    process_id: int = Field(foreign_key="process.id")
     name: str = Field(max_length=64)
     event: str = Field(max_length=64)
     due_at: datetime = Field(sa_column=_utc())

@@ -6,6 +6,10 @@ new state from the definition's Machine, a version bump guarded by optimistic
 locking, timers armed, frozen, thawed or cancelled, one audit entry, and the
 notices queued. Any refusal raises before the first write is flushed, and the
 caller's rollback leaves nothing behind.
+
+``decide()`` is the first half of ``apply()``: every check and the new state
+and data, with nothing written. The scheduler's set-based path
+(``engine.batch``) decides each timer's event with it and writes many at once.
 """
 
 from __future__ import annotations
