@@ -59,10 +59,10 @@ def scheduler_tick(until, on_a_copy, batch):
     A timer missed during downtime fires on the next pass; its audit entry
     records when it was due and when it fired.
 
-    --until previews the future on a copy: every timer up to DATE fires now,
-    and the notices it queues go out at the next pass. On the agency's real
-    database that would tell victims of events before their time, so it is
-    refused without --on-a-copy.
+    --until previews the future on a copy: every timer up to DATE fires now
+    and its notices are queued, not sent. On the agency's real database the
+    next pass would send them, telling victims of events before their time,
+    so it is refused without --on-a-copy. Never point a daemon at the copy.
 
     \b
     Examples:
