@@ -11,7 +11,9 @@ notices. It all shares the caller's transaction, so a failure leaves nothing.
 
 A timer this path does not take is returned to the caller to fire alone: a
 second timer of a process already in the batch (it must see the first one's
-result), and a step that pauses, resumes, withdraws or carries a document.
+result), and a step that pauses, resumes, withdraws or carries a document. If
+writing the set fails (a notice that cannot be rendered, a race), the set is
+undone and every timer is returned to fire alone, each failing only itself.
 
 What one timer's event decides never depends on another process (guards see
 their own process, its case and parties), so deciding the whole batch before
@@ -74,17 +76,31 @@ def fire(session: Session, vault: Vault, registry: Registry, due: list[Any], now
             alone.append(t)
             continue
         changes.append((t, change))
-    changes = _claim(session, changes, now)
-    _cancel(session, skipped)
-    _write(session, vault, changes, now)
-    del held
-    return Fired(len(changes), len(skipped)), sorted(alone, key=lambda t: (from_db(t.due_at), t.id))
+    savepoint = session.begin_nested()
+    try:
+        _claim(session, changes, now)
+        _cancel(session, skipped)
+        _write(session, vault, changes, now)
+        savepoint.commit()
+    except VcaseError:
+        # A notice that cannot be rendered, or a race the locks did not stop: undo the set and let
+        # each timer fire (or fail, with its reason) on its own, so one cannot hold back the rest.
+        savepoint.rollback()
+        return Fired(), sorted(due, key=_due_order)
+    finally:
+        del held
+    return Fired(len(changes), len(skipped)), sorted(alone, key=_due_order)
+
+
+def _due_order(t) -> tuple:
+    return from_db(t.due_at), t.id
 
 
 def _read(session: Session, due: list[Any], now: datetime) -> tuple[dict[int, Any], dict[int, Any], list]:
-    """The batch's processes and cases (as rows: nothing here is changed through the ORM), and what its guards and notices read (parties, orders, case
-    events) into the session's caches and identity map; the identity map keeps rows only while
-    they are held, so the third item is to be held until the batch is written."""
+    """The batch's processes and cases (as rows: nothing here is changed through the ORM), and what
+    its guards and notices read (parties, orders, case events) into the session's caches and
+    identity map; the identity map keeps rows only while they are held, so the third item is to be
+    held until the batch is written."""
     processes = {p.id: p for p in _in(session, PROCESS, PROCESS.c.id, {t.process_id for t in due})}
     cases = {c.id: c for c in _in(session, CASE, CASE.c.id, {p.case_id for p in processes.values()})}
     records.prefetch(session, list(cases.values()), now)
@@ -104,19 +120,17 @@ def _in(session: Session, what, column, ids: set) -> list:
     return found
 
 
-def _claim(session: Session, changes: list, now: datetime) -> list:
+def _claim(session: Session, changes: list, now: datetime) -> None:
     """Mark the timers fired, each by its primary key and only if still pending. This transaction
     selected them as pending and holds them (SQLite's write lock; PostgreSQL's row locks), so all
     are claimed; if one were not, the batch is refused whole and tried again at the next tick."""
     if not changes:
-        return []
+        return
     claimed = session.execute(
         update(TIMER).where(TIMER.c.id == bindparam("tid"), TIMER.c.status == "pending")
         .values(status="fired", fired_at=now), [{"tid": t.id} for t, _ in changes]).rowcount
     if claimed != len(changes):
-        raise Conflict("timers in this batch were fired or cancelled by someone else at the same time; nothing "
-                       "was written, the next pass fires what is still due")
-    return changes
+        raise Conflict("timers in this batch were fired or cancelled by someone else at the same time")
 
 
 def _cancel(session: Session, skipped: list) -> None:

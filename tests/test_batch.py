@@ -157,16 +157,17 @@ def test_the_batch_path_writes_what_one_at_a_time_writes(kind, size, sqlite_temp
             assert list(audit.verify(s)) == []
 
 
-def test_a_process_moved_after_the_batch_read_it_fails_the_batch_and_writes_nothing(store, tmp_path, monkeypatch):
-    """The process update is guarded by the version the batch decided on: a stale batch is refused
-    whole. (The locks make this unreachable in the daemon; the guard is what holds if they did not.)"""
+def test_a_set_that_fails_to_write_is_undone_and_every_timer_handed_back(store, tmp_path, monkeypatch):
+    """A race the locks did not stop (here: a process moved after the batch read it) makes the
+    version-guarded update refuse the set; the set is undone, nothing of it stays, and every timer
+    is handed back to fire one at a time."""
+    from sqlalchemy import func
+
     from engine import batch
-    from engine.errors import Conflict
     from engine.timers import due_rows
 
     built = populate(store, tmp_path)
     now = built["clock"].now()
-    before = dump(store)
     claim = batch._claim
 
     def someone_else_moves_one(session, changes, now):
@@ -175,7 +176,39 @@ def test_a_process_moved_after_the_batch_read_it_fails_the_batch_and_writes_noth
         return claim(session, changes, now)
 
     monkeypatch.setattr(batch, "_claim", someone_else_moves_one)
-    with pytest.raises(Conflict):
-        with store.write() as s:
-            batch.fire(s, store.vault, default(), due_rows(s, now, 500), now)
-    assert dump(store) == before
+    with store.write() as s:
+        due = due_rows(s, now, 500)
+        entries = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+        done, alone = batch.fire(s, store.vault, default(), due, now)
+        assert (done.fired, done.skipped) == (0, 0)
+        assert [t.id for t in alone] == [t.id for t in due]
+        assert s.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == entries
+        assert {t.status for t in s.execute(select(Timer).where(Timer.id.in_([t.id for t in due]))).scalars()} == {"pending"}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_notice_that_cannot_be_rendered_fails_its_own_timer_not_the_batch(kind, sqlite_template, tmp_path,
+                                                                            monkeypatch):
+    """The guardian's notices cannot be rendered (a broken agency template, say): in both paths her
+    registration's timers are cancelled with the reason and everyone else's fire."""
+    from engine.errors import RenderError
+    from notices import render
+
+    real = render.render
+
+    def broken_for_gail(path, values):
+        if values.get("recipient_name") == "Gail Guardian":
+            raise RenderError(f"notice template {path} cannot be rendered: broken on purpose")
+        return real(path, values)
+
+    with two_copies(kind, sqlite_template, tmp_path) as (batched, single):
+        built = [populate(batched, tmp_path / "a"), populate(single, tmp_path / "b")]
+        monkeypatch.setattr(render, "render", broken_for_gail)
+        now = built[0]["clock"].now()
+        results = [fire_due(batched, default(), now, 500), fire_due(single, default(), now, 500, one_at_a_time=True)]
+        assert [(r.fired, r.skipped) for r in results] == [(7, 4)] * 2  # 2 more refused than without the fault
+        assert comparable(batched) == comparable(single)
+        with batched.read() as s:
+            gail = [t.note for t in s.execute(select(Timer).where(Timer.process_id == built[0]["ids"]["reg_guardian"],
+                                                                  Timer.status == "cancelled")).scalars()]
+        assert len(gail) == 2 and all("broken on purpose" in n for n in gail)
