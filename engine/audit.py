@@ -65,29 +65,11 @@ def append(
     session: Session, *, at: datetime, actor, action: str, case_id: Optional[int] = None,
     process_id: Optional[int] = None, from_state: Optional[str] = None, to_state: Optional[str] = None,
     detail: Optional[dict[str, Any]] = None,
-) -> AuditEntry:
-    """Add one entry in the caller's transaction. ``actor`` is an ``engine.permissions.Actor``."""
-    stream = stream_for(case_id, process_id)
-    head_query = select(AuditStream.seq, AuditStream.head_hash).where(AuditStream.stream == stream)
-    if session.get_bind().dialect.name == "postgresql":
-        head_query = head_query.with_for_update()
-    head = session.execute(head_query).first()
-    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    entry = AuditEntry(**entry_values(stream=stream, seq=seq, prev_hash=prev, at=at, actor=actor, action=action,
-                                      case_id=case_id, process_id=process_id, from_state=from_state,
-                                      to_state=to_state, detail=detail))
-    if head:
-        moved = session.execute(
-            update(AuditStream).where(AuditStream.stream == stream, AuditStream.seq == seq - 1)
-            .values(seq=seq, head_hash=entry.hash)
-        ).rowcount
-        if moved != 1:
-            raise Conflict("another change to this record was made at the same time; nothing was written, try again")
-    else:
-        session.add(AuditStream(stream=stream, seq=seq, head_hash=entry.hash))
-    session.add(entry)
-    session.flush()
-    return entry
+) -> int:
+    """Add one entry in the caller's transaction; its id. ``actor`` is an ``engine.permissions.Actor``."""
+    session.flush()  # what the caller added so far is written first
+    return append_many(session, [dict(at=at, actor=actor, action=action, case_id=case_id, process_id=process_id,
+                                      from_state=from_state, to_state=to_state, detail=detail)])[0]
 
 
 def append_many(session: Session, entries: list[dict[str, Any]]) -> list[int]:
@@ -101,10 +83,10 @@ def append_many(session: Session, entries: list[dict[str, Any]]) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         head_query = head_query.with_for_update()
     heads = {stream: (seq, h) for stream, seq, h in session.execute(head_query)}
-    known, tip, rows = dict(heads), {}, []
+    tip, rows = {}, []
     for e in entries:
         stream = stream_for(e.get("case_id"), e.get("process_id"))
-        seq, prev = tip.get(stream) or known.get(stream) or (0, GENESIS)
+        seq, prev = tip.get(stream) or heads.get(stream) or (0, GENESIS)
         values = entry_values(stream=stream, seq=seq + 1, prev_hash=prev, **e)
         tip[stream] = (seq + 1, values["hash"])
         rows.append(values)
@@ -114,8 +96,8 @@ def append_many(session: Session, entries: list[dict[str, Any]]) -> list[int]:
         count = session.execute(
             update(heads_table).where(heads_table.c.stream == bindparam("s"), heads_table.c.seq == bindparam("old"))
             .values(seq=bindparam("seq"), head_hash=bindparam("h")), moved).rowcount
-        if count not in (len(moved), -1):
-            raise Conflict("another change to these records was made at the same time; nothing was written, try again")
+        if count != len(moved):
+            raise Conflict("another change to this record was made at the same time; nothing was written, try again")
     new = [{"stream": s, "seq": seq, "head_hash": h} for s, (seq, h) in tip.items() if s not in heads]
     if new:
         session.execute(insert(AuditStream.__table__), new)

@@ -1,10 +1,10 @@
 """Firing due timers: each one applied through the engine, exactly once.
 
 A batch is one transaction. Its timers are decided and written as a set
-(``engine.batch``); those the set path leaves (a second timer of one process,
-a pause, resume, withdrawal or document step) then fire one at a time, each in
-a savepoint, so one that cannot apply (its process moved on) is recorded and
-skipped without losing the others. The guarded status update makes firing
+(``engine.batch``); those the set path leaves (a step that moves its process
+or records a fact, a second timer of one process) then fire one at a time,
+each in a savepoint, so one that cannot apply (its process moved on) is
+recorded and skipped without losing the others. The guarded status update makes firing
 idempotent: a second worker, or a restart, finds the timer already fired. On
 PostgreSQL, workers claim batches with ``FOR UPDATE SKIP LOCKED`` and lock the
 timers' processes without waiting; SQLite has one writer at a time.
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from engine import batch, runtime, timers
 from engine.clock import from_db
 from engine.db import Store
 from engine.errors import VcaseError
-from engine.models import Process, Timer
+from engine.models import Process
 from engine.permissions import SYSTEM
 from engine.registry import Registry
 
@@ -73,9 +73,7 @@ def _fire_one(session, store: Store, registry: Registry, timer, now: datetime) -
         return True
     except VcaseError as exc:
         savepoint.rollback()
-        session.execute(update(Timer).where(Timer.id == timer.id, Timer.status == "pending")
-                        .values(status="cancelled", note=f"could not fire: {exc}"[:500])
-                        .execution_options(synchronize_session=False))
+        timers.refuse(session, [(timer.id, exc)])
         return False
 
 

@@ -30,6 +30,7 @@ class Compiled:
     _targets: dict = field(default_factory=dict, repr=False)
     _events: dict = field(default_factory=dict, repr=False)
     _steps: dict = field(default_factory=dict, repr=False)
+    _known: Optional[frozenset] = field(default=None, repr=False)
 
     def target(self, state: str, event: str, resume_to: Optional[str] = None) -> str:
         """Run ``event`` from ``state`` through the Machine; return the new state."""
@@ -52,9 +53,9 @@ class Compiled:
 
     def known_events(self) -> frozenset[str]:
         """Every event the definition has (its steps', and pause, resume and withdraw)."""
-        if "known" not in self._events:
-            self._events["known"] = frozenset({s.event for s in self.workflow.steps} | {PAUSE, RESUME, WITHDRAW})
-        return self._events["known"]
+        if self._known is None:
+            self._known = frozenset({s.event for s in self.workflow.steps} | {PAUSE, RESUME, WITHDRAW})
+        return self._known
 
     def step(self, source: str, event: str):
         """The definition's step for ``event`` from ``source``; None for pause, resume and withdraw."""

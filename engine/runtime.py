@@ -107,12 +107,12 @@ def start(session: Session, vault: Vault, registry: Registry, *, case_number: st
     session.flush()
     attached = _attach(session, vault, wf.start_attach, document, process.id, actor, now)
     armed = timers.arm(session, wf, process.id, wf.initial, data, now, case.time_zone, policy)
-    entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{START}", case_id=case.id,
+    audit_id = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{START}", case_id=case.id,
                          process_id=process.id, to_state=wf.initial,
                          detail={"version": 1, "workflow_version": wf.version, "params": values,
                                  "timers": [t.name for t in armed], **attached})
-    queued = _notify(session, vault, wf, wf.start_notify, process, case, entry.id, now, policy)
-    return Outcome(process, START, None, wf.initial, entry.id, queued)
+    queued = _notify(session, vault, wf, wf.start_notify, process, case, audit_id, now, policy)
+    return Outcome(process, START, None, wf.initial, audit_id, queued)
 
 
 def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int, event: str, actor: Actor,
@@ -214,14 +214,14 @@ def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compile
     attached = _attach(session, vault, step.attach if step else None, document, process.id, actor, now)
     timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, change.policy)
     detail = audit_detail(change, process.version, timer_changes, timer, case_event_id, attached)
-    entry = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{event}", case_id=case.id,
+    audit_id = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{event}", case_id=case.id,
                          process_id=process.id, from_state=source, to_state=target, detail=detail)
     specs = notices_for(wf, step, event)
     if event == WITHDRAW:
         outbox.cancel_unsent(session, process.id, "process withdrawn")
-    queued = _notify(session, vault, wf, specs, process, case, entry.id, now, change.policy, case_event_id,
+    queued = _notify(session, vault, wf, specs, process, case, audit_id, now, change.policy, case_event_id,
                      survives_withdrawal=event == WITHDRAW)
-    return Outcome(process, event, source, target, entry.id, queued)
+    return Outcome(process, event, source, target, audit_id, queued)
 
 
 # -- the pieces ----------------------------------------------------------------

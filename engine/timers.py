@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Mapping, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from engine.clock import add_local, from_db, parse_when
@@ -34,10 +34,9 @@ def due_at(spec: TimerSpec, entered: datetime, data: Mapping, tz: str, settings:
     return add_local(parse_when(anchor), -delta, tz)
 
 
-def to_arm(wf: Workflow, state: str, data: Mapping, now: datetime, tz: str,
-           settings: Mapping[str, str]) -> list[tuple[TimerSpec, datetime]]:
-    """The timers entering ``state`` arms, with when each falls due; a reminder whose moment has
-    already passed is not armed."""
+def arm(session: Session, wf: Workflow, process_id: int, state: str, data: Mapping, now: datetime,
+        tz: str, settings: Mapping[str, str]) -> list[Timer]:
+    """Arm the timers of ``state``; a reminder whose moment has already passed is not armed."""
     armed = []
     for spec in wf.timers:
         if spec.state != state:
@@ -45,16 +44,9 @@ def to_arm(wf: Workflow, state: str, data: Mapping, now: datetime, tz: str,
         when = due_at(spec, now, data, tz, settings)
         if when is None or (spec.before is not None and when <= now):
             continue
-        armed.append((spec, when))
-    return armed
-
-
-def arm(session: Session, wf: Workflow, process_id: int, state: str, data: Mapping, now: datetime,
-        tz: str, settings: Mapping[str, str]) -> list[Timer]:
-    """Arm the timers of ``state``."""
-    armed = [Timer(process_id=process_id, name=spec.name, event=spec.event, due_at=when, created_at=now)
-             for spec, when in to_arm(wf, state, data, now, tz, settings)]
-    session.add_all(armed)
+        timer = Timer(process_id=process_id, name=spec.name, event=spec.event, due_at=when, created_at=now)
+        session.add(timer)
+        armed.append(timer)
     session.flush()
     return armed
 
@@ -92,6 +84,15 @@ def claim(session: Session, timer_id: int, now: datetime) -> bool:
         update(Timer).where(Timer.id == timer_id, Timer.status == "pending")
         .values(status="fired", fired_at=now).execution_options(synchronize_session=False)
     ).rowcount == 1
+
+
+def refuse(session: Session, refused: list[tuple[int, Exception]]) -> None:
+    """Cancel pending timers whose event could not apply, each with the reason."""
+    if refused:
+        t = Timer.__table__.c
+        session.execute(update(Timer.__table__).where(t.id == bindparam("tid"), t.status == "pending")
+                        .values(status="cancelled", note=bindparam("why")),
+                        [{"tid": tid, "why": f"could not fire: {exc}"[:500]} for tid, exc in refused])
 
 
 def due_rows(session: Session, now: datetime, limit: int, skip_locked: bool = False) -> list:
