@@ -26,7 +26,7 @@ COMMANDS = {
     "workflow": ("commands.processes", "workflow"),
     "dialogue": ("commands.dialogue", "dialogue"),
     "letter": ("commands.letters", "letter"),
-    "registration": ("commands.notify", "registration"),
+    "registration": ("commands.registrations", "registration"),
     "event": ("commands.notify", "event"),
     "notices": ("commands.notify", "notices"),
     "scheduler": ("commands.scheduler", "scheduler"),
