@@ -12,6 +12,7 @@ from typing import Iterable, Optional
 
 EMAIL = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
 PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{5,}\d(?![\w])")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 LIMIT = 300
 
 
@@ -28,5 +29,7 @@ def scrub(text: object, known: Iterable[Optional[str]] = (), limit: int = LIMIT)
 
 
 def _phone(match: re.Match) -> str:
-    digits = sum(c.isdigit() for c in match.group(0))
-    return "[number]" if digits >= 7 else match.group(0)
+    found = match.group(0)
+    if DATE.match(found) or sum(c.isdigit() for c in found) < 7:  # a date or a short number, not a phone
+        return found
+    return "[number]"
