@@ -8,6 +8,8 @@ blocks it) are the workflow's.
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
@@ -89,6 +91,7 @@ class Verb:
     event: str
     summary: str
     example: str
+    says: str  # the verb in people's words, for refusals: "Can't <says> (dialogue <name>) ..."
     by: Optional[str] = None  # act for this side ("victim"/"offender"); "choose": a required --by
     options: tuple = ()  # (click option, param name)
 
@@ -103,54 +106,100 @@ REASON_OPTION = _option("--reason", "reason", "Why (kept in the audit trail; nev
 
 VERBS = (
     Verb("intake", "begin_intake", "Start intake: eligibility and safety screening with the victim.",
-         "vcase dialogue intake 12"),
+         "vcase dialogue intake 12", "start intake"),
     Verb("screen", "record_screening", "Record eligibility (appeals) and the safety screening.",
-         "vcase dialogue screen 12 --appeals exhausted --safety no_concerns",
+         "vcase dialogue screen 12 --appeals exhausted --safety no_concerns", "record the screening",
          options=(_option("--appeals", "appeals", "Appeals exhausted, waived or pending.",
                           ["exhausted", "waived", "pending"]),
                   _option("--safety", "safety_screen", "Outcome of the safety screening.",
                           ["no_concerns", "refer_for_assessment"]))),
     Verb("assess", "record_safety_assessment", "Victim services record the safety assessment.",
-         "vcase dialogue assess 12 --outcome approved",
+         "vcase dialogue assess 12 --outcome approved", "record the safety assessment",
          options=(_option("--outcome", "outcome", "The decision.", ["approved", "not_approved"]),)),
     Verb("assign-facilitator", "assign_facilitator", "Accept the request and assign a trained facilitator.",
-         "vcase dialogue assign-facilitator 12 --facilitator fay",
+         "vcase dialogue assign-facilitator 12 --facilitator fay", "assign a facilitator",
          options=(_option("--facilitator", "facilitator", "The facilitator's login."),)),
     Verb("reassign-facilitator", "reassign_facilitator", "Hand the dialogue to another facilitator.",
-         "vcase dialogue reassign-facilitator 12 --facilitator fern",
+         "vcase dialogue reassign-facilitator 12 --facilitator fern", "hand the dialogue to another facilitator",
          options=(_option("--facilitator", "facilitator", "The new facilitator's login."),)),
     Verb("decline-ineligible", "decline_ineligible", "The request cannot go ahead (not eligible, or not safe).",
-         "vcase dialogue decline-ineligible 12 --reason 'appeal pending'", options=(REASON_OPTION,)),
+         "vcase dialogue decline-ineligible 12 --reason 'appeal pending'", "decline the request", options=(REASON_OPTION,)),
     Verb("invite", "invite_offender", "Approach the person under supervision (refused until it is safe).",
-         "vcase dialogue invite 12"),
+         "vcase dialogue invite 12", "invite the person under supervision"),
     Verb("agreement", "record_agreements", "A party signed the participation and confidentiality agreements.",
-         "vcase dialogue agreement 12 --party victim", options=(PARTY_OPTION,)),
+         "vcase dialogue agreement 12 --party victim", "record the agreements", options=(PARTY_OPTION,)),
     Verb("prepare", "begin_preparation", "Start preparation once both agreements are signed.",
-         "vcase dialogue prepare 12"),
+         "vcase dialogue prepare 12", "start preparation"),
     Verb("prep-session", "record_session", "A preparation session was held with one party.",
-         "vcase dialogue prep-session 12 --party offender", options=(PARTY_OPTION,)),
+         "vcase dialogue prep-session 12 --party offender", "record a preparation session", options=(PARTY_OPTION,)),
     Verb("ready", "mark_ready", "A party is ready for the dialogue.",
-         "vcase dialogue ready 12 --party victim", options=(PARTY_OPTION,)),
+         "vcase dialogue ready 12 --party victim", "mark a party ready", options=(PARTY_OPTION,)),
     Verb("schedule", "schedule", "Set the date (in the case's time zone) and format once both are ready.",
-         "vcase dialogue schedule 12 --at 2027-03-14T10:00 --format in_person",
+         "vcase dialogue schedule 12 --at 2027-03-14T10:00 --format in_person", "schedule the dialogue",
          options=(_option("--at", "dialogue_at", "Date and time, e.g. 2027-03-14T10:00 (case's zone)."),
                   _option("--format", "format", "How it takes place.",
                           ["in_person", "virtual", "letter_exchange"]))),
     Verb("postpone", "postpone", "The date is off: back to preparation (schedule again for a new date).",
-         "vcase dialogue postpone 12"),
-    Verb("held", "record_dialogue", "The dialogue took place (on or after its day).", "vcase dialogue held 12"),
+         "vcase dialogue postpone 12", "postpone the dialogue"),
+    Verb("held", "record_dialogue", "The dialogue took place (on or after its day).", "vcase dialogue held 12", "record the dialogue as held"),
     Verb("follow-up", "begin_follow_up", "Start the follow-up period (check-ins at 30 days, closing at 90).",
-         "vcase dialogue follow-up 12"),
-    Verb("close", "close", "Close the dialogue before the follow-up timer does.", "vcase dialogue close 12"),
+         "vcase dialogue follow-up 12", "start the follow-up"),
+    Verb("close", "close", "Close the dialogue before the follow-up timer does.", "vcase dialogue close 12", "close the dialogue"),
     Verb("end-for-misconduct", "end_for_misconduct", "End it after misconduct toward the victim is on record.",
-         "vcase dialogue end-for-misconduct 12"),
+         "vcase dialogue end-for-misconduct 12", "end the dialogue for misconduct"),
     Verb("pause", "pause", "Put it on hold for a party or as facilitator; timers freeze.",
-         "vcase dialogue pause 12 --by victim --reason 'needs time'", by="choose", options=(REASON_OPTION,)),
+         "vcase dialogue pause 12 --by victim --reason 'needs time'", "pause the dialogue", by="choose", options=(REASON_OPTION,)),
     Verb("resume", "resume", "Continue where it was paused; timers get their remaining time.",
-         "vcase dialogue resume 12 --by victim", by="choose", options=(REASON_OPTION,)),
+         "vcase dialogue resume 12 --by victim", "resume the dialogue", by="choose", options=(REASON_OPTION,)),
     Verb("withdraw", "withdraw", "A party withdraws, at any state: the other is told only that it ended.",
-         "vcase dialogue withdraw 12 --by victim --via phone", by="choose", options=(REASON_OPTION,)),
+         "vcase dialogue withdraw 12 --by victim --via phone", "withdraw the dialogue", by="choose", options=(REASON_OPTION,)),
 )
+
+
+RESPONSES = {"offender_accepts": ("respond accept", "record that the person under supervision accepts"),
+             "offender_declines": ("respond decline", "record that the person under supervision declines")}
+# event -> (the command after `vcase dialogue`, the verb in people's words)
+COMMANDS = {**{v.event: (v.name, v.says) for v in VERBS}, **RESPONSES}
+
+
+def command_words(event: str) -> str:
+    """``dialogue invite`` for invite_offender: what a person types for an event."""
+    return f"dialogue {COMMANDS[event][0]}" if event in COMMANDS else event.replace("_", " ")
+
+
+def reworded(text: str) -> str:
+    """A workflow's reason with the events it names (``record_safety_assessment``) as commands."""
+    return re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: command_words(m.group(0)) if m.group(0) in COMMANDS
+                  else m.group(0), text)
+
+
+@contextmanager
+def in_our_words(event: str):
+    """Say the engine's refusal of ``event`` in this command group's words: "Can't invite the person
+    under supervision (dialogue invite) now: ...", and the possible steps as commands."""
+    from engine.errors import NotAllowed
+    from engine.runtime import Refused
+
+    try:
+        yield
+    except Refused as exc:
+        if exc.event != event or event not in COMMANDS:
+            raise
+        says = f"{COMMANDS[event][1]} ({command_words(event)})"
+        raise NotAllowed(reworded(exc.worded(says, command_words)), event=exc.event, state=exc.state) from None
+
+
+def _echo_date(session, process_id: int) -> None:
+    """The date as stored, in the case's zone with its abbreviation (what the reminders will use)."""
+    from datetime import datetime
+
+    from engine.clock import describe
+
+    shown = session.show_process(process_id)
+    at = shown["facts"].get("dialogue_at")
+    if at:
+        zone = session.show_case_zone(shown["case_number"])
+        click.echo(f"The dialogue is set for {describe(datetime.fromisoformat(at), zone)}.")
 
 
 def _build(verb: Verb):
@@ -158,9 +207,13 @@ def _build(verb: Verb):
         params = {name: value for name, value in values.items() if value is not None}
         if verb.by == "choose" and by == "facilitator":
             by, for_party = None, None  # the facilitator in their own capacity
-        out = app().act(process_id, WORKFLOW, verb.event, by=by, for_party=for_party, via=via, params=params,
-                        expected_version=expect_version)
+        session = app()
+        with in_our_words(verb.event):
+            out = session.act(process_id, WORKFLOW, verb.event, by=by, for_party=for_party, via=via, params=params,
+                              expected_version=expect_version)
         moved(out, "Dialogue")
+        if verb.event == "schedule" and "to" in out:
+            _echo_date(session, process_id)
 
     command.__doc__ = f"{verb.summary}\n\n    \b\n    Example:\n      {verb.example}\n    "
     command.__name__ = f"dialogue_{verb.event}"
@@ -196,6 +249,7 @@ def dialogue_respond(process_id, answer, via, expect_version):
       vcase dialogue respond 12 accept --via in_person
       vcase dialogue respond 12 decline
     """
-    out = app().act(process_id, WORKFLOW, f"offender_{answer}s", by="offender", via=via,
-                    expected_version=expect_version)
+    event = f"offender_{answer}s"
+    with in_our_words(event):
+        out = app().act(process_id, WORKFLOW, event, by="offender", via=via, expected_version=expect_version)
     moved(out, "Dialogue")

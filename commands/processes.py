@@ -143,15 +143,35 @@ def process_history(process_id, as_json):
 @click.argument("process_id", type=ID)
 @json_option
 def process_events(process_id, as_json):
-    """What may happen next, who may do it, and what blocks it now.
+    """What you may do next, who may do it, and what blocks it now.
+
+    Only the steps your role may take are listed (never the scheduler's own).
+    A step whose checks read its arguments (a date, a facilitator) shows what
+    blocks it already, and which arguments the rest are checked with when you
+    send it.
 
     \b
     Example:
       vcase process events 12
+      vcase process events 12 --json
     """
-    rows = app().next_events(process_id)
-    emit_json(rows) if as_json else table(rows, ["event", "to", "who", "params", "blocked", "help"],
-                                          empty="Nothing: the process has ended.")
+    session = app()
+    rows = session.next_events(process_id)
+    if as_json:
+        return emit_json(rows)
+    if not rows:
+        ended = session.show_process(process_id)["ended"]
+        return click.echo("Nothing: the process has ended." if ended else
+                          "Nothing your role may do now: the next steps are other roles' or the scheduler's.")
+    table([dict(r, blocked=blockers(r)) for r in rows], ["event", "to", "who", "params", "blocked", "help"])
+
+
+def blockers(row) -> str | None:
+    """What blocks an event now, and the arguments its other checks need (``--set NAME=...``)."""
+    parts = [row["blocked"]] if row["blocked"] else []
+    if row["needs"]:
+        parts.append("needs " + ", ".join(f"--set {n}=..." for n in row["needs"]) + " to check the rest")
+    return "; ".join(parts) or None
 
 
 @click.group()

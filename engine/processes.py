@@ -7,6 +7,8 @@ role does not mention them at all (not even that none exist).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Optional
 
 from sqlalchemy import select
@@ -15,12 +17,12 @@ from sqlmodel import Session
 from engine import timers as timers_mod
 from engine import settings as settings_mod
 from engine.clock import from_db
-from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW
+from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW, Facts, Step
 from engine.models import AuditEntry, Case, Process
 from engine.permissions import Actor
 from engine.records import case_by_number
 from engine.registry import Registry
-from engine.runtime import _allowed, _facts, check_readable, load_process
+from engine.runtime import _allowed, _facts, check_readable, load_process, possible_for
 
 
 def view(process: Process, wf_title: str) -> dict[str, Any]:
@@ -77,7 +79,11 @@ def history(session: Session, registry: Registry, actor: Actor, process_id: int)
 
 
 def next_events(session: Session, registry: Registry, actor: Actor, process_id: int, now) -> list[dict[str, Any]]:
-    """Each event possible in the current state, who may send it, and whether a guard blocks it now."""
+    """What the reader may do next: each event of the current state that their role may send (for a
+    party, or as staff; never the system's own steps), who may send it, and what blocks it now.
+
+    ``blocked`` is every guard's reason that can be decided before the event's arguments are given;
+    ``needs`` names the arguments the other guards read (they are checked when the event is sent)."""
     process = load_process(session, process_id)
     compiled = registry.get(process.workflow, process.workflow_version)
     wf = compiled.workflow
@@ -87,20 +93,58 @@ def next_events(session: Session, registry: Registry, actor: Actor, process_id: 
     case = session.get(Case, process.case_id)
     facts = _facts(session, case, process.state, process.data or {}, {}, actor, settings_mod.load(session, registry), now)
     out = []
-    for event in compiled.events_from(process.state):
-        step = next((s for s in wf.steps if s.event == event and process.state in s.sources), None)
-        blocked = None
-        if step:
-            params_needed = [p.name for p in step.params if p.required]
-            blocked = None if params_needed else next((r for g in step.guards if (r := g(facts))), None)
+    for event in possible_for(compiled, process.state, actor):
+        step = compiled.step(process.state, event)
+        reasons, needs = preview_guards(step, facts) if step else ([], [])
         target = process.paused_from if event == RESUME else (step.target if step else {PAUSE: PAUSED, WITHDRAW: "withdrawn"}[event])
         out.append({
             "event": event, "to": target, "who": [a.describe() for a in _allowed(wf, step, event)],
-            "params": [p.name for p in step.params] if step else [], "blocked": blocked,
+            "params": [p.name for p in step.params] if step else [], "blocked": "; ".join(reasons) or None,
+            "needs": needs,
             "help": step.help if step else {PAUSE: "put on hold; timers freeze", RESUME: "continue where it was paused",
                                             WITHDRAW: "end it now; pending timers and notices are cancelled"}[event],
         })
     return out
+
+
+class _Unknown(Exception):
+    """A guard read an argument the event has not been given."""
+
+    def __init__(self, name: Optional[str]):
+        super().__init__(name)
+        self.name = name
+
+
+class _NotGiven(Mapping):
+    """The arguments of an event not sent yet: any read stops the guard (``.get`` too, so a guard
+    that treats a missing flag as "no" is not reported as refusing)."""
+
+    def __getitem__(self, key):
+        raise _Unknown(key)
+
+    def __iter__(self):
+        raise _Unknown(None)
+
+    def __len__(self):
+        raise _Unknown(None)
+
+
+def preview_guards(step: Step, facts: Facts) -> tuple[list[str], list[str]]:
+    """Each reason a guard of ``step`` gives now, and the arguments the guards that read them need."""
+    reasons: list[str] = []
+    needs: list[str] = []
+    unknown = replace(facts, params=_NotGiven())
+    for guard in step.guards:
+        try:
+            reason = guard(unknown)
+        except _Unknown as exc:
+            for name in [exc.name] if exc.name else [p.name for p in step.params]:
+                if name not in needs:
+                    needs.append(name)
+            continue
+        if reason:
+            reasons.append(reason)
+    return reasons, needs
 
 
 SIDES = ("victim", "offender")

@@ -49,6 +49,37 @@ class Outcome:
     readable: bool = True  # False: the actor may act but not read, so their answer must not show states
 
 
+def words(event: str) -> str:
+    """An event as people say it ("invite offender", not invite_offender): refusals name events so,
+    and a command may say them in its own words instead (``Refused.worded``)."""
+    return event.replace("_", " ")
+
+
+class Refused(NotAllowed):
+    """An event that does not apply now, with the parts of the sentence kept apart so that a command
+    can say it in its own words: ``because`` follows the event's words, ``possible`` lists what the
+    actor could do instead (None: not said), ``kind`` is "ended", "paused", "state" or "guard"."""
+
+    def __init__(self, event: str, state: str, because: str, possible: Optional[list[str]] = None,
+                 kind: str = "state"):
+        self.because, self.possible, self.kind = because, possible, kind
+        super().__init__(self.worded(words(event)), event=event, state=state)
+
+    def worded(self, what: str, name=words) -> str:
+        """The refusal with ``what`` for the event and ``name(event)`` for each possible one."""
+        listed = ", ".join(name(e) for e in self.possible or ()) or "nothing you may do"
+        tail = "" if self.possible is None else f" Possible now: {listed}."
+        return f"Can't {what}{self.because}{tail}"
+
+
+def possible_for(compiled: Compiled, state: str, actor: Actor) -> list[str]:
+    """The events of ``state`` that ``actor``'s role may send (for some party, or as staff): never the
+    system's own steps for a person."""
+    wf = compiled.workflow
+    return [e for e in compiled.events_from(state)
+            if any(actor.role in a.roles for a in _allowed(wf, compiled.step(state, e), e))]
+
+
 def missing_message(process_id: int) -> str:
     return f"no process {process_id} that you may see; `vcase process list CASE` shows the ones you may"
 
@@ -134,15 +165,15 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
     if not ever_admits(wf, actor):
         raise Hidden(missing_message(process_id))
     if not ever_admits(wf, actor, event):
-        raise NotPermitted(f"{actor.describe()} is not permitted to {event} process {process_id}")
+        raise NotPermitted(f"{actor.describe()} is not permitted to {words(event)} process {process_id}")
     try:
         outcome = _apply(session, vault, registry, compiled, process, event, actor, now, params, expected_version,
                          timer, document, case_event_id)
         outcome.readable = False
         return outcome
     except (NotAllowed, NotPermitted):
-        raise NotAllowed(f"Can't {event} process {process_id} now; nothing was written, and its state is not "
-                         "shown to your role: ask the staff who run it.", event=event) from None
+        raise Refused(event, "", f" now (process {process_id}); nothing was written, and its state is not "
+                      "shown to your role: ask the staff who run it.") from None
 
 
 @dataclass
@@ -175,7 +206,7 @@ def decide(session: Session, registry: Registry, compiled: Compiled, process, ev
     if expected_version is not None and expected_version != process.version:
         raise Conflict(f"process {process.id} changed since you read it (version {expected_version}, now "
                        f"{process.version}); nothing was written: look again with `vcase process show {process.id}`")
-    step = _find_step(compiled, source, event, process)
+    step = _find_step(compiled, source, event, process, actor)
     _permit(_allowed(wf, step, event), actor, event, wf)
     case = case if case is not None else session.get(Case, process.case_id)
     if actor.party_id is not None and actor.party_case_id != case.id:
@@ -239,19 +270,18 @@ def _attach(session, vault, kind: Optional[str], text: Optional[str], process_id
     return {"document": {"kind": kind, "version": document.version, "bytes": document.size}}
 
 
-def _find_step(compiled: Compiled, source: str, event: str, process: Process) -> Optional[Step]:
+def _find_step(compiled: Compiled, source: str, event: str, process: Process, actor: Actor) -> Optional[Step]:
     wf = compiled.workflow
     if process.terminal:
-        raise NotAllowed(f"Can't {event} when in {source}: process {process.id} has ended.", event=event, state=source)
+        raise Refused(event, source, f" when in {source}: process {process.id} has ended.", kind="ended")
     if event not in compiled.known_events():
         raise NotAllowed(f"{wf.name} has no event {event!r}; `vcase process events {process.id}` lists what can happen now",
                          event=event, state=source)
     if source == PAUSED and event not in (RESUME, WITHDRAW):
-        raise NotAllowed(f"Can't {event} when in paused: a paused process takes only resume or withdraw.",
-                         event=event, state=source)
+        raise Refused(event, source, " when in paused: a paused process takes only resume or withdraw.",
+                      kind="paused")
     if event not in compiled.events_from(source):
-        possible = ", ".join(compiled.events_from(source)) or "nothing"
-        raise NotAllowed(f"Can't {event} when in {source}. Possible now: {possible}.", event=event, state=source)
+        raise Refused(event, source, f" when in {source}.", possible_for(compiled, source, actor))
     return compiled.step(source, event)
 
 
@@ -279,14 +309,14 @@ def _permit(allows: tuple[Allow, ...], actor: Actor, event: str, wf: Workflow) -
     if any(a.admits(actor.role, actor.party_side) for a in allows):
         return
     who = "; ".join(a.describe() for a in allows) or "nobody"
-    raise NotPermitted(f"{actor.describe()} is not permitted to {event} a {wf.name} (permitted: {who})")
+    raise NotPermitted(f"{actor.describe()} is not permitted to {words(event)} in a {wf.name} (permitted: {who})")
 
 
 def _guard(guards, event: str, facts: Facts) -> None:
     for guard in guards:
         reason = guard(facts)
         if reason:
-            raise NotAllowed(f"Can't {event}: {reason}.", event=event, state=facts.state)
+            raise Refused(event, facts.state, f" now: {reason}.", kind="guard")
 
 
 def _facts(session, case: Case, state: str, data, values, actor: Actor, policy, now: datetime) -> Facts:
@@ -399,4 +429,5 @@ def notice_rows(session, vault, wf: Workflow, specs, process, case, audit_id: in
                        survives_withdrawal=survives_withdrawal)
 
 
-__all__ = ["apply", "start", "Outcome", "load_process", "check_readable", "reads", "ever_admits", "WITHDRAWN"]
+__all__ = ["apply", "start", "Outcome", "Refused", "words", "possible_for", "load_process", "check_readable", "reads",
+           "ever_admits", "WITHDRAWN"]

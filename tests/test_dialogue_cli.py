@@ -108,7 +108,8 @@ def test_bad_input_is_one_line_and_writes_nothing(run, agency, store):
     pid = requested(run, agency)
     refused(run, store, "avery", "dialogue", "screen", str(pid), "--appeals", "maybe", "--safety", "no_concerns",
             match="Invalid value for '--appeals'", code=2)
-    refused(run, store, "fay", "dialogue", "invite", str(pid), match="Can't invite_offender when in requested")
+    refused(run, store, "fay", "dialogue", "invite", str(pid), match=r"Can't invite the person under supervision \(dialogue invite\) when in requested\. "
+                                                           r"Possible now: dialogue pause, dialogue withdraw\.$")
     refused(run, store, "avery", "dialogue", "intake", "999999", match="no process 999999")
     ok(run("avery", "dialogue", "intake", str(pid)))
     ok(run("avery", "dialogue", "screen", str(pid), "--appeals", "waived", "--safety", "no_concerns"))

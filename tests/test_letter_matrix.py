@@ -147,8 +147,7 @@ def _kind(exc: VcaseError, event: str) -> str:
         return "hidden"
     if isinstance(exc, NotPermitted):
         return "who"
-    message = str(exc)
-    if isinstance(exc, NotAllowed) and message.startswith(f"Can't {event}: "):
+    if isinstance(exc, NotAllowed) and getattr(exc, "kind", "") == "guard":
         return "guard"
     return "state" if isinstance(exc, NotAllowed) else type(exc).__name__
 
