@@ -48,50 +48,64 @@ def scheduler_run(interval, batch):
 
 @scheduler.command("tick")
 @click.option("--until", "until", default=None, metavar="DATE",
-              help="Run a simulated clock forward to DATE, firing each timer at its own due time (previews of a "
-                   "copy of the database; needs --on-a-copy).")
-@click.option("--on-a-copy", "on_a_copy", is_flag=True,
-              help="Confirm that VCASE_DATABASE_URL is a copy: --until fires timers before their time, for good.")
+              help="Preview: run a simulated clock forward to DATE (the agency's time zone, setting agency.time_zone, "
+                   "unless DATE has an offset) on a copy of the database, firing each timer at its own due time. "
+                   "Needs --on-a-copy.")
+@click.option("--on-a-copy", "copy_to", default=None, metavar="PATH",
+              help="With --until: where the preview runs. SQLite: a new file; vcase takes a consistent copy of the "
+                   "database there (committed work a running daemon holds in the write-ahead log included). "
+                   "PostgreSQL: the URL of a scratch copy you made (createdb -T); vcase does not copy it.")
 @click.option("--batch", type=COUNT, default=500, show_default=True, help="Timers per transaction.")
-def scheduler_tick(until, on_a_copy, batch):
+def scheduler_tick(until, copy_to, batch):
     """One pass for cron: fire every due timer once, in due order, and deliver due notices.
 
     A timer missed during downtime fires on the next pass; its audit entry
     records when it was due and when it fired.
 
-    --until previews the future on a copy: every timer up to DATE fires now
-    and its notices are queued, not sent. On the agency's real database the
-    next pass would send them, telling victims of events before their time,
-    so it is refused without --on-a-copy. Never point a daemon at the copy.
+    --until previews the future: every timer up to DATE fires now, and its
+    notices are queued, not sent. On the agency's real database the next
+    pass would send them, telling victims of events before their time, so
+    it runs only on a copy: --on-a-copy PATH copies the SQLite database to
+    PATH (a new file) and previews there; the real database is only read.
+    Look at the copy with VCASE_DATABASE_URL=sqlite:///PATH; never point a
+    daemon at it.
 
     \b
     Examples:
       vcase scheduler tick
-      cp vcase.db preview.db
-      VCASE_DATABASE_URL=sqlite:///preview.db vcase scheduler tick --until 2027-06-01 --on-a-copy
+      vcase scheduler tick --until 2027-06-01 --on-a-copy /tmp/preview.db
+      VCASE_DATABASE_URL=sqlite:////tmp/preview.db vcase case timeline 2026-CR-0042
+      vcase scheduler tick --until 2027-06-01T09:00 --on-a-copy postgresql://db.agency.example/vcase_preview
     """
     from engine.scheduler import tick, worker_id
 
-    if until is not None and not on_a_copy:
-        raise click.UsageError("--until fires timers before their time and cannot be undone: run it on a copy of the "
-                               "database (VCASE_DATABASE_URL=sqlite:///copy.db) and add --on-a-copy")
+    if until is None and copy_to is not None:
+        raise click.UsageError("--on-a-copy goes with --until DATE: the preview it runs on the copy")
+    if until is not None and copy_to is None:
+        raise click.UsageError("--until fires timers before their time and cannot be undone: it runs on a copy of "
+                               "the database, --on-a-copy PATH (a new file vcase copies the database to)")
     app = _scheduler_app()
     if until is not None:
-        from engine.clock import SimulatedClock, parse_when
-
-        target = parse_when(until)
-        if target < app.now():
-            raise click.BadParameter("must be in the future", param_hint="--until")
-        app.clock = SimulatedClock(app.now())
-        fired = app.run_until(target)
-        click.echo(f"Ran the clock to {target.isoformat()}: fired {fired.fired} timer(s), "
-                   f"{fired.skipped} could not apply.")
-        return
+        return _preview(app, until, copy_to)
     if sys.stderr.isatty():
         result = _tick_with_progress(app, batch)
     else:
         result = tick(app, worker_id(), batch, beat="one pass")
     click.echo(result.line()[0].upper() + result.line()[1:] + ".")
+
+
+def _preview(app, until: str, copy_to: str) -> None:
+    from engine.clock import describe, parse_when
+    from engine.scheduler import agency_zone, preview
+
+    zone = agency_zone(app)
+    target = parse_when(until, zone, "--until")
+    if target < app.now():
+        raise click.BadParameter(f"{describe(target, zone)} is in the past; give a future date", param_hint="--until")
+    where, fired = preview(app, copy_to, target)
+    click.echo(f"Ran the clock of the copy at {where} to {describe(target, zone)}: fired {fired.fired} timer(s), "
+               f"{fired.skipped} could not apply; their notices are queued there, not sent. The agency's database "
+               "was not changed. Never point a daemon at the copy.")
 
 
 def _tick_with_progress(app, batch):

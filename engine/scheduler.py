@@ -20,6 +20,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from sqlalchemy import func, select
@@ -104,6 +105,95 @@ def simulate(app, until: datetime, via=None) -> TickResult:
         total.sent, total.retried, total.failed = (total.sent + sent.sent, total.retried + sent.retried,
                                                    total.failed + sent.failed)
         stuck = None if (fired.fired or fired.skipped or sent.handled) else app.now()
+
+
+def agency_zone(app) -> str:
+    """The agency's time zone (setting ``agency.time_zone``, UTC until set): the zone of a time typed
+    for the scheduler, which has no case to take one from."""
+    from engine import settings as settings_mod
+
+    with app.store.read() as s:
+        return settings_mod.load(s, app.registry).get("agency.time_zone", "UTC")
+
+
+PG_HOWTO = ("vcase copies only a SQLite database: for PostgreSQL make a scratch copy yourself (createdb -T vcase "
+            "vcase_preview, or pg_dump vcase | psql vcase_preview) and name it: --on-a-copy postgresql://HOST/vcase_preview")
+
+
+def preview_target(store, target: str) -> str:
+    """The database URL a preview runs on, refusing any way it could be the real one (nothing is
+    written by a refusal). SQLite: ``target`` is a new file that will hold a copy. PostgreSQL:
+    ``target`` is the URL of a scratch database the user copied; vcase does not copy one."""
+    from sqlalchemy.engine import make_url
+
+    from engine.errors import InvalidInput
+
+    if target.startswith("postgresql"):
+        if store.is_sqlite:
+            raise InvalidInput("the copy of a SQLite database is a file: --on-a-copy PATH (a new file)")
+        mine, theirs = make_url(store.url), make_url(target)
+        if (mine.host or "localhost", mine.port or 5432, mine.database) == \
+                (theirs.host or "localhost", theirs.port or 5432, theirs.database):
+            raise InvalidInput("--on-a-copy names the agency's own database (VCASE_DATABASE_URL); name a scratch copy")
+        return target
+    if not store.is_sqlite:
+        raise InvalidInput(PG_HOWTO)
+    path = Path(target).expanduser().resolve()
+    if path.exists():
+        raise InvalidInput(f"{path} already exists; name a new file for the copy")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"no folder {path.parent} for the copy")
+    return f"sqlite:///{path}"
+
+
+def copy_sqlite(store, url: str) -> Path:
+    """A consistent copy of the SQLite database at ``url``'s (new) file, with SQLite's backup API:
+    every committed transaction is in it, the ones still in the write-ahead log included, which
+    copying the file misses while a daemon runs. The real file is only read (a read-only connection
+    never checkpoints), and the copy is readable by its owner only."""
+    import os
+    import sqlite3
+
+    source_path = Path(store.engine.url.database).resolve()
+    target = Path(url.split("///", 1)[-1])
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner-only before a byte is written
+    os.close(fd)
+    try:
+        try:
+            source = sqlite3.connect(f"{source_path.as_uri()}?mode=ro", uri=True, timeout=30)
+            source.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # no -shm yet and none can be made read-only: an ordinary reader
+            source = sqlite3.connect(source_path, timeout=30)
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def preview(app, target: str, until: datetime):
+    """Run a simulated clock to ``until`` on a copy of the database (``preview_target``), firing each
+    timer at its own due time; notices are queued there, never sent. Returns (where, BatchResult)."""
+    from engine.api import App
+    from engine.clock import SimulatedClock
+    from engine.db import Store
+
+    url = preview_target(app.store, target)
+    if app.store.is_sqlite:
+        where = str(copy_sqlite(app.store, url))
+    else:
+        where = target
+    copy = App(Store(url, app.store._keys), app._registry, SimulatedClock(app.now()), app.login, app.outbox)
+    try:
+        copy.store.check_ready()
+        return where, copy.run_until(until)
+    finally:
+        copy.store.engine.dispose()
 
 
 def _next_notice(session, until: datetime, after: Optional[datetime]):
