@@ -39,17 +39,132 @@ def registration_add(case_number, for_party, events, via):
          f"Opt out with `vcase process withdraw {out['process']} --for {for_party}`.")
 
 
-@registration.command("list")
-@click.argument("case_number")
+@registration.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--via", type=VIA, default=None, help="How the people on the list asked to be registered.")
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would be created; write nothing.")
 @json_option
-def registration_list(case_number, as_json):
-    """List the registrations on a case (victim-services roles only).
+def registration_import(file, via, dry_run, as_json):
+    """Add victim-side parties and register them for notices, from a CSV file.
+
+    One row is one person on an existing case: a party (as `vcase party add`)
+    and a registration (as `vcase registration add`). Every row is checked
+    first; if any row has a problem, each is listed as `row N: column: what`
+    and nothing is written. Otherwise all rows are written in one
+    transaction: all of them or none. Rows are numbered as a spreadsheet
+    shows them (the header is row 1). Problems never quote a cell.
 
     \b
-    Example:
-      vcase registration list 2026-CR-0042
+    Columns (header row; case, kind, name and events are required):
+      case        the case number, e.g. 2026-CR-0042
+      kind        victim, survivor, co_victim, guardian or next_of_kin
+      name        the person's name
+      email, phone, address   contact details (an address may span lines)
+      channels    email, sms, letter: most preferred first, e.g. "email,sms";
+                  each needs its contact column
+      language    en or es (default en)
+      time_zone   an IANA zone if not the case's, e.g. America/Denver
+      minor, deceased   yes or no (default no)
+      represents  for a guardian or next of kin: a party id on the case, or
+                  row:N for the party an earlier row of the file adds
+      events      event types ("release_scheduled,escape"), all, or none for
+                  a party without a registration (e.g. a minor whose
+                  guardian registers)
+
+    \b
+    A name already on the case as a victim-side party, or twice in the file
+    for one case, is refused (never skipped), so importing a list twice
+    registers no one twice. Files are UTF-8 (Excel: "CSV UTF-8"); commas,
+    semicolons or tabs separate the cells; at most 5,000 rows.
+    Only roles that may both add parties and register victims (advocate,
+    victim_services) may import.
+
+    \b
+    Example file:
+      case,kind,name,email,phone,channels,language,minor,represents,events
+      2026-CR-0042,victim,Maria Lopez,m@example.org,,email,es,no,,all
+      2026-CR-0042,co_victim,Kim Lopez,,,,es,yes,,none
+      2026-CR-0042,guardian,Ana Lopez,,+13125550101,sms,es,no,row:3,"released,escape"
+
+    \b
+    Examples:
+      vcase registration import victims.csv --dry-run
+      vcase registration import victims.csv --via in_writing
     """
-    rows = app().list_processes(case_number, "notification")
-    for row in rows:
-        row["events"] = row["facts"].get("events", [])
-    emit_json(rows) if as_json else table(rows, ["id", "state", "initiator_party", "events", "updated_at"])
+    from engine import registrations
+
+    data = file.read(registrations.MAX_BYTES + 1)
+    try:
+        out = _with_progress(lambda progress: registrations.import_csv(app(), data, via, dry_run, progress))
+    except registrations.ImportRefused as refused:
+        for line in refused.problems[:SHOWN]:
+            click.echo(line, err=True)
+        if len(refused.problems) > SHOWN:
+            click.echo(f"... and {len(refused.problems) - SHOWN} more problem(s) not shown", err=True)
+        raise
+    if as_json:
+        return emit_json(out)
+    table(out["cases"], ["case_number", "parties", "registrations", "notices"])
+    if dry_run:
+        done(f"Dry run: all {out['rows']} row(s) are good; this would add {out['parties']} part(ies) and "
+             f"{out['registrations']} registration(s), queueing {out['notices']} confirmation notice(s). "
+             "Nothing was written.")
+    else:
+        done(f"Imported {out['rows']} row(s): {out['parties']} part(ies) and {out['registrations']} registration(s); "
+             f"{out['notices']} confirmation notice(s) queued. `vcase registration import ... --json` lists the ids.")
+
+
+SHOWN = 20  # problems listed before "... and N more"
+
+
+def _with_progress(work):
+    """Run ``work(progress)`` with a progress bar on standard error when it is a terminal."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return work(None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("importing", total=None)
+        return work(lambda finished, total: bar.update(task, completed=finished, total=total))
+
+
+@registration.command("list")
+@click.argument("case_number", required=False)
+@click.option("--case", "case_option", default=None, help="Only this case (same as the CASE_NUMBER argument).")
+@click.option("--state", type=click.Choice(["active", "paused", "withdrawn", "waived"]), default=None,
+              help="Only registrations in this state.")
+@click.option("--event", default=None, help="Only registrations subscribed to this event type, e.g. escape.")
+@click.option("--language", type=click.Choice(["en", "es"]), default=None, help="Only registrants in this language.")
+@click.option("--channel", type=click.Choice(["email", "sms", "letter"]), default=None,
+              help="Only registrants who chose this channel (no choice counts as letter).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="Rows per page.")
+@click.option("--offset", type=click.IntRange(0, 2**62), default=0, help="Skip this many rows (the next page).")
+@json_option
+def registration_list(case_number, case_option, state, event, language, channel, limit, offset, as_json):
+    """List registrations across the agency, or on one case (victim-services roles only).
+
+    Shows ids, never names or contact details (`vcase party show ID` has
+    those). A long list is paged: the last line says how many more there are
+    and the --offset that shows them.
+
+    \b
+    Examples:
+      vcase registration list 2026-CR-0042
+      vcase registration list --state active --event escape --channel sms
+      vcase registration list --language es --limit 50 --offset 50 --json
+    """
+    from engine import registrations
+
+    if case_number and case_option and case_number != case_option:
+        raise click.UsageError("give the case once: CASE_NUMBER or --case")
+    out = registrations.list_registrations(app(), case_number or case_option, state, event, language, channel,
+                                           limit, offset)
+    if as_json:
+        return emit_json(out)
+    table(out["registrations"], ["id", "case_number", "state", "party", "kind", "events", "language", "channels",
+                                 "updated_at"], empty="No registrations match.")
+    if out["more"]:
+        click.echo(f"{out['more']} more; use --offset {offset + len(out['registrations'])} to see them.")
