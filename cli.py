@@ -136,7 +136,12 @@ def _report(exc: Exception) -> int:
     if isinstance(translated, VcaseError):
         click.echo(f"Error: {_one_line(str(translated))}", err=True)
         return 1
-    click.echo(f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc))} (run again with --debug for details)", err=True)
+    # Not the engine's words: a driver's or a library's message may quote the data it choked on
+    # (an address, a phone number), so it is scrubbed before it reaches a terminal or a log.
+    from engine.redact import scrub
+
+    click.echo(f"Error: unexpected {type(exc).__name__}: {scrub(exc, limit=500)} (run again with --debug for details)",
+               err=True)
     return 1
 
 

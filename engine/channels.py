@@ -8,7 +8,14 @@ writes to a spool folder that a gateway picks up (an HTTP gateway is a
 setting). Letters are printable files, one folder per day for the mail room.
 
 Outbox folders hold victim contact details in clear for printing and
-sending; they are created readable by their owner only.
+sending: every folder vcase makes there is owner-only (0700) whatever the
+umask, and one it finds wider but owns is narrowed.
+
+A failure's words often quote the other side (a refused recipient's reply
+names the address; a gateway's error body may repeat the number), and they
+end up in a notice's status, the daemon's log and error messages. So every
+``DeliveryFailed`` message is scrubbed (``engine.redact``) of the recipient's
+own details and of anything shaped like an address or a number.
 """
 
 from __future__ import annotations
@@ -20,15 +27,20 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
+
+from engine.redact import scrub
 
 SMS_SEGMENT = 160
 SMS_PART = 153
 
 
 class DeliveryFailed(Exception):
-    def __init__(self, message: str, permanent: bool = False):
-        super().__init__(message)
+    """A channel could not deliver. The message is scrubbed of contact details (``known``: the
+    recipient's own address and name) before anyone can store, log or print it."""
+
+    def __init__(self, message: str, permanent: bool = False, known: Iterable[Optional[str]] = ()):
+        super().__init__(scrub(message, known))
         self.permanent = permanent
 
 
@@ -60,15 +72,53 @@ def sms_parts(body: str) -> list[str]:
     return [f"({n}/{len(chunks)}) {chunk}" for n, chunk in enumerate(chunks, 1)]
 
 
-def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _known(out: Outgoing) -> tuple[Optional[str], ...]:
+    return (out.address, out.recipient_name)
+
+
+def _private_dir(root: Path, *parts: str) -> Path:
+    """``root / parts``, every folder of it from ``root`` down owner-only (0700).
+
+    ``mkdir(mode=)`` is masked by the umask and ``parents=True`` makes parents with the default
+    mode, so each folder is made on its own and then set explicitly. A folder that already exists
+    is narrowed if this user owns it (one made by an older vcase); others are left alone.
+    Missing folders above ``root`` are made owner-only too; existing ones there are never touched.
+    """
+    missing = [p for p in [root, *root.parents] if not p.exists()]
+    for folder in reversed(missing[1:]):
+        _make_private(folder)
+    path = root
+    _make_private(path)
+    for part in parts:
+        path = path / part
+        _make_private(path)
     return path
+
+
+def _make_private(folder: Path) -> None:
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = folder.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        os.chmod(folder, 0o700)
 
 
 def _write_private(path: Path, data: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an older run keeps its mode through O_TRUNC
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(data)
+
+
+def _write_file(out: Outgoing, root: Path, parts: tuple[str, ...], name: str, data: str) -> None:
+    """A notice as a private file; a full disk or a bad folder is a delivery failure worth retrying."""
+    try:
+        _write_private(_private_dir(root, *parts) / name, data)
+    except OSError as exc:
+        raise DeliveryFailed(f"could not write {'/'.join(parts)}/{name}: {exc.strerror or exc}",
+                             known=_known(out)) from None
 
 
 class EmailChannel:
@@ -99,13 +149,17 @@ class EmailChannel:
         return msg
 
     def send(self, out: Outgoing) -> None:
+        known = _known(out)
         if not out.address:
             raise DeliveryFailed("no email address on file", permanent=True)
-        message = self.build(out)
+        try:
+            message = self.build(out)
+        except (ValueError, TypeError) as exc:  # an address the e-mail headers cannot hold
+            raise DeliveryFailed(f"the address on file cannot be used for e-mail: {exc}", permanent=True,
+                                 known=known) from None
         if not self.host:
-            folder = _private_dir((self.outbox or Path(".")) / "email")
-            _write_private(folder / f"{out.notice_id:08d}.eml", message.as_string())
-            return
+            return _write_file(out, self.outbox or Path("outbox"), ("email",), f"{out.notice_id:08d}.eml",
+                               message.as_string())
         import smtplib
 
         try:
@@ -116,11 +170,19 @@ class EmailChannel:
                     smtp.login(self.user, self.password or "")
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryFailed(f"recipient refused: {exc.recipients}", permanent=True) from None
+            replies = list(exc.recipients.values())  # {address: (code, reply)}: the address is not repeated
+            codes = [code for code, _ in replies]
+            said = "; ".join(f"{code} {_text(reply)}" for code, reply in replies)
+            raise DeliveryFailed(f"recipient refused: {said}", permanent=all(c >= 500 for c in codes),
+                                 known=known) from None
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500) from None
+            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500,
+                                 known=known) from None
+        except smtplib.SMTPNotSupportedError as exc:  # e.g. an international address, no SMTPUTF8
+            raise DeliveryFailed(f"the mail server cannot take this message: {exc}", permanent=True,
+                                 known=known) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryFailed(f"SMTP server {self.host}:{self.port} unreachable: {exc}") from None
+            raise DeliveryFailed(f"SMTP server {self.host}:{self.port} unreachable: {exc}", known=known) from None
 
 
 class SmsChannel:
@@ -137,11 +199,11 @@ class SmsChannel:
         payload = {"id": out.message_id, "notice": out.notice_id, "to": out.address, "parts": sms_parts(out.body),
                    "emergency": out.emergency}
         if self.gateway_url:
-            return self._post(payload)
-        _write_private(_private_dir(self.spool / "sms") / f"{out.notice_id:08d}.json",
-                       json.dumps(payload, ensure_ascii=False, indent=2))
+            return self._post(payload, _known(out))
+        _write_file(out, self.spool, ("sms",), f"{out.notice_id:08d}.json",
+                    json.dumps(payload, ensure_ascii=False, indent=2))
 
-    def _post(self, payload: dict) -> None:
+    def _post(self, payload: dict, known: tuple[Optional[str], ...]) -> None:
         import urllib.error
         import urllib.request
 
@@ -150,11 +212,12 @@ class SmsChannel:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 if response.status >= 300:
-                    raise DeliveryFailed(f"SMS gateway answered {response.status}")
+                    raise DeliveryFailed(f"SMS gateway answered {response.status}", known=known)
         except urllib.error.HTTPError as exc:
-            raise DeliveryFailed(f"SMS gateway answered {exc.code}", permanent=400 <= exc.code < 500) from None
+            raise DeliveryFailed(f"SMS gateway answered {exc.code}: {_body(exc)}", permanent=400 <= exc.code < 500,
+                                 known=known) from None
         except OSError as exc:
-            raise DeliveryFailed(f"SMS gateway unreachable: {exc}") from None
+            raise DeliveryFailed(f"SMS gateway unreachable: {exc}", known=known) from None
 
 
 class LetterChannel:
@@ -166,10 +229,22 @@ class LetterChannel:
         self.folder = folder
 
     def send(self, out: Outgoing) -> None:
-        day = _private_dir(self.folder / "letters" / out.when.strftime("%Y-%m-%d"))
         address = out.address or "(hand delivery: no postal address on file)"
-        _write_private(day / f"{out.notice_id:08d}.txt",
-                       f"{out.recipient_name}\n{address}\n\n{out.subject}\n\n{out.body}\n\nRef: {out.message_id}\n")
+        _write_file(out, self.folder, ("letters", out.when.strftime("%Y-%m-%d")), f"{out.notice_id:08d}.txt",
+                    f"{out.recipient_name}\n{address}\n\n{out.subject}\n\n{out.body}\n\nRef: {out.message_id}\n")
+
+
+def _text(reply: object) -> str:
+    """A server's reply as text (smtplib gives bytes)."""
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _body(exc) -> str:
+    """The start of a gateway's error body, which may repeat what was sent (scrubbed by DeliveryFailed)."""
+    try:
+        return _text(exc.read(500)) or "(no body)"
+    except Exception:  # the body is a courtesy; the status code is what matters
+        return "(no body)"
 
 
 def from_environment(outbox: Path) -> dict[str, object]:
