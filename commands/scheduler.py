@@ -28,21 +28,28 @@ def scheduler():
 @click.option("--interval", type=float, default=0.5, show_default=True,
               help="Seconds between passes (a pass with nothing due is two indexed queries).")
 @click.option("--batch", type=COUNT, default=500, show_default=True, help="Timers per transaction.")
-def scheduler_run(interval, batch):
+@click.option("--log-every", "log_every", type=float, default=10.0, show_default=True,
+              help="Seconds between progress lines while there is work (none while idle).")
+def scheduler_run(interval, batch, log_every):
     """Run the scheduler daemon until SIGTERM or Ctrl-C (then finish the batch, exit 0).
 
     Several daemons may run on several machines against one PostgreSQL
-    database; each timer still fires exactly once.
+    database; each timer still fires exactly once. While it works through a
+    backlog it prints one line every --log-every seconds: timers fired,
+    notices worked, and what is still due. Lines never carry victim data.
 
     \b
     Example:
       VCASE_SMTP_HOST=mail.agency.example vcase scheduler run --interval 1
+      vcase scheduler run --log-every 60 2>> /var/log/vcase-scheduler.log
     """
     from engine.scheduler import Daemon
 
     if interval <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--interval")
-    code = Daemon(_scheduler_app(), interval, batch, say=lambda m: click.echo(m, err=True)).run()
+    if log_every <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--log-every")
+    code = Daemon(_scheduler_app(), interval, batch, say=lambda m: click.echo(m, err=True), progress_every=log_every).run()
     sys.exit(code)
 
 
@@ -115,7 +122,8 @@ def _tick_with_progress(app, batch):
 
     with Progress(transient=True) as bar:
         tasks = {"timers": bar.add_task("timers", total=None), "notices": bar.add_task("notices", total=None)}
-        return tick(app, worker_id(), batch, progress=lambda kind, n: bar.advance(tasks[kind], n), beat="one pass")
+        return tick(app, worker_id(), batch, progress=lambda kind, n: bar.advance(tasks.get(kind, tasks["timers"]), n),
+                    beat="one pass")
 
 
 @scheduler.command("status")

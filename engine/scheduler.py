@@ -60,7 +60,9 @@ def tick(app, worker: str = "", batch: int = 500, stop: Optional[threading.Event
         result.fired += fired.fired
         result.skipped += fired.skipped
         if progress:
-            progress("timers", fired.fired + fired.skipped)
+            progress("timers", fired.fired)
+            if fired.skipped:
+                progress("skipped", fired.skipped)
         if fired.fired + fired.skipped < batch:
             break
     if not (stop and stop.is_set()):
@@ -260,28 +262,81 @@ def status(app) -> dict[str, Any]:
     }
 
 
+def due_left(app) -> tuple[int, int]:
+    """Timers and notices due now and not yet done (two indexed counts)."""
+    now = app.now()
+    with app.store.read() as s:
+        timers_due = s.execute(select(func.count()).select_from(Timer).where(
+            Timer.status == "pending", Timer.due_at <= now)).scalar_one()
+        notices_due = s.execute(select(func.count()).select_from(Notice).where(
+            Notice.status == "queued", Notice.not_before <= now)).scalar_one()
+    return timers_due, notices_due
+
+
+class Progress:
+    """A daemon's work, said at most once every ``every`` seconds while there is some: how many
+    timers fired and notices were worked since the last line, and how many are still due. An idle
+    daemon says nothing; a pass that runs for minutes is not silent."""
+
+    def __init__(self, app, say: Callable[[str], None], every: float = 10.0, clock: Callable[[], float] = None):
+        import time
+
+        self.app, self.say, self.every = app, say, every
+        self.clock = clock or time.monotonic
+        self.since = self.clock()
+        self.counts = {"timers": 0, "skipped": 0, "notices": 0}
+
+    def add(self, kind: str, n: int) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + n
+        self.due()
+
+    def due(self, idle: bool = False) -> None:
+        """Say the line if ``every`` seconds passed, or at once when the work is done (``idle``)."""
+        if not any(self.counts.values()) or not (idle or self.clock() - self.since >= self.every):
+            return
+        timers_due, notices_due = due_left(self.app)
+        skipped = f" ({self.counts['skipped']:,} could not apply)" if self.counts["skipped"] else ""
+        self.say(f"fired {self.counts['timers']:,} timer(s){skipped}, worked {self.counts['notices']:,} notice(s) "
+                 f"in {self.clock() - self.since:.0f}s; due now: {timers_due:,} timer(s), {notices_due:,} notice(s)")
+        self.counts = {k: 0 for k in self.counts}
+        self.since = self.clock()
+
+
+class _SkippedRuns:
+    """APScheduler warns each interval that a pass is still running (max_instances=1 is the point):
+    not news while a backlog is worked; ``Progress`` says what is happening instead."""
+
+    def filter(self, record) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
 class Daemon:
     """``vcase scheduler run``: ticks every ``interval`` seconds until SIGTERM/SIGINT."""
 
-    def __init__(self, app, interval: float = 0.5, batch: int = 500, say: Callable[[str], None] = print):
+    def __init__(self, app, interval: float = 0.5, batch: int = 500, say: Callable[[str], None] = print,
+                 progress_every: float = 10.0):
         self.app, self.interval, self.batch, self.say = app, interval, batch, say
         self.worker = worker_id()
         self.stop = threading.Event()
+        self.progress = Progress(app, say, progress_every)
 
     def _tick(self) -> None:
+        from engine.redact import scrub
+
         try:
-            result = tick(self.app, self.worker, self.batch, self.stop)
+            result = tick(self.app, self.worker, self.batch, self.stop, progress=self.progress.add)
         except Exception as exc:  # a failed pass is retried on the next; it never kills the daemon
-            self.say(f"tick failed, will retry: {type(exc).__name__}: {exc}")
+            self.say(f"tick failed, will retry: {type(exc).__name__}: {scrub(exc)}")
             return
-        if result.fired or result.sent or result.failed:
-            self.say(result.line())
+        self.progress.due(idle=not (result.fired or result.skipped or result.sent or result.retried or result.failed))
 
     def _sweep(self) -> None:
+        from engine.redact import scrub
+
         try:
             heartbeat(self.app, self.worker)
         except Exception as exc:
-            self.say(f"heartbeat failed: {exc}")
+            self.say(f"heartbeat failed: {type(exc).__name__}: {scrub(exc)}")
 
     def run(self) -> int:
         import signal
@@ -290,9 +345,15 @@ class Daemon:
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        import logging
+
+        clock_log = logging.getLogger("vcase.scheduler.clock")  # APScheduler's own lines, less the skipped runs
+        if not any(isinstance(f, _SkippedRuns) for f in clock_log.filters):
+            clock_log.addFilter(_SkippedRuns())
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()}, executors={"default": ThreadPoolExecutor(1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone="UTC")
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone="UTC",
+            logger=clock_log)
         scheduler.add_job(self._tick, "interval", seconds=self.interval, id="fire_and_deliver",
                           next_run_time=datetime.now().astimezone())
         scheduler.add_job(self._sweep, "interval", seconds=max(self.interval * 3, 10), id="heartbeat")
