@@ -148,3 +148,11 @@ def test_dialogue_cli_refusal_in_the_commands_words(run, agency, store):
                           "the case is flagged for intimate partner violence")
     assert "(dialogue assess)" in err and "record_safety_assessment" not in err and "invite_offender" not in err
     assert dump(store) == before
+
+
+def test_dialogue_schedule_echoes_the_stored_time_in_the_cases_zone(run, agency, store):
+    pid = drive(agency, "preparation")
+    code, out, err = run("fay", "dialogue", "schedule", str(pid), "--at", "2027-03-14T10:00", "--format", "in_person")
+    assert code == 0, err
+    assert "The dialogue is set for 2027-03-14 10:00 CDT (-05:00, America/Chicago)." in out
+    assert agency.vs.show_process(pid)["facts"]["dialogue_at"] == "2027-03-14T15:00:00+00:00"
