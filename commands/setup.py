@@ -80,21 +80,34 @@ def staff_list(as_json):
 
 @click.group()
 def settings():
-    """Agency policy settings (defaults are the victim-protective choice)."""
+    """Agency policy settings (defaults are the victim-protective choice).
+
+    Each setting has a type: `vcase settings set` refuses a value it does not
+    take and changes nothing. A bad value stored by other means is never used:
+    the setting reads as its default, and `vcase settings list` marks it.
+    """
 
 
 @settings.command("list")
 @json_option
 def settings_list(as_json):
-    """Show every setting and its current value.
+    """Show every setting, its value and what it takes.
+
+    A stored value the setting's type refuses (written by hand, or by an older
+    vcase) is shown as invalid, with the value used instead.
 
     \b
     Example:
       vcase settings list
     """
-    values = app().settings()
-    emit_json(values) if as_json else table([{"setting": k, "value": v} for k, v in sorted(values.items())],
-                                            ["setting", "value"])
+    from engine import settings as settings_mod
+
+    instance = app()
+    with instance.store.read() as session:
+        rows = settings_mod.listing(session, instance.registry)
+    if as_json:
+        return emit_json(rows)
+    table(rows, ["setting", "value", "expected", "note"])
 
 
 @settings.command("set")
@@ -103,12 +116,20 @@ def settings_list(as_json):
 def settings_set(key, value):
     """Change a setting (admins only; recorded in the audit trail).
 
+    The value must be what the setting takes (`vcase settings list` says):
+    a number in its range, a time as HH:MM, days as 30,7,1, one of its
+    choices, a time zone name, yes or no.
+
     \b
-    Example:
+    Examples:
       vcase settings set dialogue.ipv_policy refuse
+      vcase settings set notices.quiet_start 21:30
+      vcase settings set agency.time_zone America/Chicago
+      vcase settings set privacy.officer_sees_victim_address yes
     """
-    app().set_setting(key, value)
-    done(f"{key} = {value}")
+    instance = app()
+    instance.set_setting(key, value)
+    done(f"{key} = {instance.settings()[key]}")
 
 
 @click.group()

@@ -344,7 +344,12 @@ def test_ipv_policy_refuse_also_stops_an_approach_already_under_way(agency):
 
 
 def test_ipv_policy_misspelt_is_read_as_refuse(agency):
-    agency.admin.set_setting("dialogue.ipv_policy", "requre_assesment")
+    with pytest.raises(InvalidInput, match="dialogue.ipv_policy takes one of"):  # refused when set...
+        agency.admin.set_setting("dialogue.ipv_policy", "requre_assesment")
+    from engine.models import Setting
+
+    with agency.store.write() as s:  # ...and read as refuse if an older vcase stored it
+        s.add(Setting(key="dialogue.ipv_policy", value="requre_assesment"))
     agency.officer.set_safety(CASE, ipv=True)
     pid = drive(agency, "intake")
     _refused(agency, "victim_services", pid, "assign_facilitator", {"facilitator": "fay"}, match="does not offer")

@@ -38,6 +38,7 @@ from engine.clock import zone
 from engine.definition import (
     OFFENDER, SYSTEM, VICTIM, Facts, Notify, Workflow, after, allow, assigned, before, choice, staff, step, text, when,
 )
+from engine.settings import days, one_of
 
 
 class State(str, Enum):
@@ -335,11 +336,12 @@ WORKFLOW = Workflow(
     withdraw_notify=(Notify("process_ended", VICTIM), Notify("process_ended", OFFENDER, if_fact="invited_at"),
                      Notify("process_ended", TO_FACILITATOR)),
     settings={
-        "dialogue.ipv_policy": "require_assessment",  # or "refuse" (e.g. Colorado)
-        "dialogue.invite_reminder_days": "30",
-        "dialogue.invite_lapse_days": "60",
-        "dialogue.follow_up_check_in_days": "30",
-        "dialogue.follow_up_close_days": "90",
+        # or "refuse" (e.g. Colorado); a stored value that is neither reads as refuse, the stricter
+        "dialogue.ipv_policy": one_of("require_assessment", "refuse", invalid_reads_as="refuse"),
+        "dialogue.invite_reminder_days": days("30", high=365),
+        "dialogue.invite_lapse_days": days("60", high=730),
+        "dialogue.follow_up_check_in_days": days("30", high=365),
+        "dialogue.follow_up_close_days": days("90", high=730),
     },
     appointment="dialogue_at",
 )

@@ -46,6 +46,7 @@ from typing import Any, Mapping, Optional
 from engine.definition import (
     OFFENDER, SYSTEM, Facts, Notify, Workflow, after, allow, choice, flag, party_fact, step, text,
 )
+from engine.settings import days, one_of
 
 
 class State(str, Enum):
@@ -319,7 +320,7 @@ WORKFLOW = Workflow(
     resume_by=(REVIEWER, VICTIM_SIDE),
     withdraw_by=(WRITER,),
     settings={
-        "letter_bank.retention": "indefinite",  # or "end_of_supervision" (e.g. Wisconsin)
-        "letter_bank.retention_review_days": "365",
+        "letter_bank.retention": one_of("indefinite", "end_of_supervision"),  # the latter e.g. Wisconsin
+        "letter_bank.retention_review_days": days("365", high=3650),
     },
 )

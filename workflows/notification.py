@@ -17,6 +17,7 @@ Sources: VINE, Ohio DRC, Washington DOC, DOJ VNS (see ../shared/DOMAIN.md).
 from enum import Enum
 
 from engine.definition import SYSTEM, VICTIM, Facts, Notify, Workflow, allow, flag, step, text
+from engine.settings import day_counts, minutes, one_of, whole_number
 
 
 class State(str, Enum):
@@ -121,9 +122,9 @@ WORKFLOW = Workflow(
     withdraw_by=(VICTIM_SIDE,),
     withdraw_notify=(Notify("opted_out", VICTIM),),
     settings={
-        "notification.advance_days": "30,7,1",
-        "notification.mass_threshold": "50",
-        "notification.mass_window_minutes": "60",
-        "notification.mass_guard_emergencies": "exempt",
+        "notification.advance_days": day_counts("30,7,1", high=365),
+        "notification.mass_threshold": whole_number("50", low=1, high=100_000, unit="registrants"),
+        "notification.mass_window_minutes": minutes("60", high=10_080),
+        "notification.mass_guard_emergencies": one_of("exempt", "guard"),  # guard: held like the rest
     },
 )
