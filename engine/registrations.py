@@ -207,8 +207,9 @@ def _row(number: int, header: list[str], cells: list[str]) -> Row:
     if not row.case_number:
         bad("case", "is empty; give the case number")
     if row.kind not in VICTIM_SIDE_KINDS:
-        bad("kind", f"must be one of {', '.join(VICTIM_SIDE_KINDS)}"
-            + ("" if row.kind else " (it is empty)") + "; the person under supervision is never imported")
+        bad("kind", f"must be one of {', '.join(VICTIM_SIDE_KINDS)}" + (
+            "; the person under supervision is never imported" if row.kind == "supervised_person"
+            else "" if row.kind else " (it is empty)"))
     if not row.name:
         bad("name", "is empty")
     if row.email and (len(row.email) > 254 or not EMAIL.fullmatch(row.email)):
