@@ -70,8 +70,9 @@ def case_supervision(case_number, ends, clear):
 def case_show(case_number, as_json):
     """Show a case as your role may see it.
 
-    Victim-facing roles see the parties; each role sees only the processes
-    it may read (restorative processes never appear to supervision or parole).
+    The parties are shown as `vcase party show` says (officers see less, the
+    parole board none); each role sees only the processes it may read
+    (restorative processes never appear to supervision or parole).
 
     \b
     Example:
@@ -186,11 +187,20 @@ def party_add(case_number, kind, name, email, phone, address, channels, language
 @click.argument("party_id", type=ID)
 @json_option
 def party_show(party_id, as_json):
-    """Show one party with contact details (victim-facing roles only).
+    """Show one party as your role may see it.
+
+    Advocates, victim services, facilitators and admins see the name, e-mail,
+    phone, postal address and the party's choices (channels, language, zone).
+    An officer sees that a victim-side party exists and its kind, nothing
+    more; an agency whose officers enforce no-contact or stay-away conditions
+    can set privacy.officer_sees_victim_address=yes, and officers then also
+    see the name and postal address, never e-mail or phone. The parole board
+    sees no parties.
 
     \b
-    Example:
+    Examples:
       vcase party show 3
+      vcase settings set privacy.officer_sees_victim_address yes   # admins
     """
     out = app().show_party(party_id)
     emit_json(out) if as_json else fields(out)
@@ -200,7 +210,8 @@ def party_show(party_id, as_json):
 @click.argument("case_number")
 @json_option
 def party_list(case_number, as_json):
-    """List the parties of a case (no contact details).
+    """List the parties of a case (no contact details; an officer sees what
+    `vcase party show` says).
 
     \b
     Example:

@@ -42,6 +42,31 @@ COMMANDS: dict[str, frozenset[str]] = {
     "settings.set": frozenset({"admin"}),
 }
 
+# What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
+# these words ("an officer is not permitted to add staff members (vcase staff add is for: admin)").
+WORDS: dict[str, tuple[str, str]] = {
+    "staff.add": ("add staff members", "vcase staff add"),
+    "staff.list": ("list staff members", "vcase staff list"),
+    "case.open": ("open or transfer a case or record when supervision ends",
+                  "vcase case open / transfer / supervision"),
+    "case.list": ("list cases", "vcase case list"),
+    "case.show": ("see a case", "vcase case show / timeline"),
+    "case.safety": ("record safety flags or orders", "vcase case safety"),
+    "party.add": ("add a party to a case", "vcase party add"),
+    "party.show": ("see the parties of a case", "vcase party show / list"),
+    "audit.verify": ("verify the audit trail", "vcase audit verify"),
+    "event.record": ("record or correct custody and supervision events", "vcase event record / correct"),
+    "event.list": ("list custody and supervision events", "vcase event list"),
+    "notice.read": ("read notices", "vcase notices list / show / held / preview"),
+    "notice.review": ("release or discard held notices", "vcase notices release / discard"),
+    "notice.confirm": ("confirm that a notice was received", "vcase notices confirm"),
+    "scheduler.status": ("see the scheduler's status", "vcase scheduler status"),
+    "settings.set": ("change agency settings", "vcase settings set"),
+}
+ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
+              "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",
+              SYSTEM_ROLE: "the scheduler"}
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -63,8 +88,15 @@ SYSTEM = Actor(login="scheduler", role=SYSTEM_ROLE)
 
 def require(actor: Actor, command: str) -> None:
     if actor.role not in COMMANDS[command]:
-        allowed = ", ".join(sorted(COMMANDS[command]))
-        raise NotPermitted(f"{actor.role} is not permitted to {command.replace('.', ' ')} (allowed: {allowed})")
+        raise NotPermitted(refusal(actor.role, command))
+
+
+def refusal(role: str, command: str) -> str:
+    """Why ``role`` may not do ``command``, in the words of the commands people type."""
+    what, commands = WORDS[command]
+    allowed = ", ".join(sorted(r.replace("_", " ") for r in COMMANDS[command]))
+    verb = "are" if "/" in commands else "is"
+    return f"{ROLE_WORDS.get(role, role)} is not permitted to {what} ({commands} {verb} for: {allowed})"
 
 
 def resolve(session: Session, login: str, *, for_party: Optional[int] = None, via: Optional[str] = None) -> Actor:

@@ -3,6 +3,16 @@
 Each function takes the caller's session and never commits. Views returned
 to callers are plain dicts, filtered by the reader's role: a party's name and
 contact details are decrypted only for roles that may see victims.
+
+Who sees what of a victim-side party (DOMAIN.md, principle 4):
+
+- advocates, victim services, facilitators and admins: name, e-mail, phone,
+  postal address and the party's choices (channels, language, time zone);
+- an officer: that the party exists, its kind and whom it represents. An
+  agency whose officers enforce no-contact or stay-away conditions can set
+  ``privacy.officer_sees_victim_address=yes``: officers then also see the
+  victim side's names and postal addresses, never e-mail, phone or choices;
+- the parole board: nothing (``party.show`` refuses it).
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from engine.models import CHANNELS, LANGUAGES, ROLES, VICTIM_SIDE_KINDS, Case, P
 from engine.permissions import Actor, require
 
 VICTIM_READERS = frozenset({"advocate", "victim_services", "facilitator", "admin", "officer"})
+CONTACT_READERS = frozenset({"advocate", "victim_services", "facilitator", "admin"})  # the rest see less (below)
+OFFICER_SEES_ADDRESS = "privacy.officer_sees_victim_address"
 
 
 # -- staff -----------------------------------------------------------------
@@ -317,6 +329,7 @@ def add_party(
 
 
 def party_view(vault: Vault, party: Party, with_contact: bool = True) -> dict[str, Any]:
+    """Everything about a party, decrypted: for the roles in ``CONTACT_READERS``."""
     view = {
         "id": party.id, "kind": party.kind, "side": party.side, "name": vault.decrypt(party.name_enc),
         "represents": party.represents_id, "minor": party.is_minor, "deceased": party.is_deceased,
@@ -329,19 +342,52 @@ def party_view(vault: Vault, party: Party, with_contact: bool = True) -> dict[st
     return view
 
 
+def _officer_view(vault: Vault, party: Party, sees_address: bool, with_contact: bool) -> dict[str, Any]:
+    """What an officer sees of a party: the person they supervise in full (supervision data); of the
+    victim side, that the party exists and its kind, with the agency's setting also name and postal
+    address. Nothing they are not shown is decrypted."""
+    if party.side != "victim":
+        return party_view(vault, party, with_contact=False)
+    view: dict[str, Any] = {"id": party.id, "kind": party.kind, "side": party.side, "represents": party.represents_id}
+    if sees_address:
+        view["name"] = vault.decrypt(party.name_enc)
+        if with_contact:
+            view["address"] = vault.decrypt_optional(party.address_enc)
+    if with_contact:
+        view["withheld"] = (("e-mail, phone and choices" if sees_address else "name, contact details and choices")
+                            + f" are not shown to officers (setting {OFFICER_SEES_ADDRESS})")
+    return view
+
+
+def _viewer(session: Session, actor: Actor):
+    """How ``actor`` sees a party: a function (vault, party, with_contact) -> dict."""
+    if actor.role in CONTACT_READERS:
+        return party_view
+    if actor.role == "officer":
+        from engine.settings import engine_value
+
+        sees_address = engine_value(session, OFFICER_SEES_ADDRESS) == "yes"
+        return lambda vault, party, with_contact: _officer_view(vault, party, sees_address, with_contact)
+    raise NotPermitted(f"{actor.role} may not see parties")  # party.show admits no other role; kept as a backstop
+
+
 def show_party(session: Session, vault: Vault, actor: Actor, party_id: int) -> dict[str, Any]:
+    """One party as the reader's role may see it (see the module's docstring)."""
     require(actor, "party.show")
+    view = _viewer(session, actor)
     party = session.get(Party, party_id)
     if party is None:
         raise NotFound(f"no party {party_id}; `vcase party list CASE` shows the parties of a case")
-    return party_view(vault, party)
+    return view(vault, party, True)
 
 
 def list_parties(session: Session, vault: Vault, actor: Actor, case_number: str) -> list[dict[str, Any]]:
+    """The parties of a case without contact details, as the reader's role may see them."""
     require(actor, "party.show")
+    view = _viewer(session, actor)
     case = case_by_number(session, case_number)
     rows = session.execute(select(Party).where(Party.case_id == case.id).order_by(Party.id)).scalars()
-    return [party_view(vault, p, with_contact=False) for p in rows]
+    return [view(vault, p, False) for p in rows]
 
 
 def offender_party(session: Session, case_id: int) -> Party:

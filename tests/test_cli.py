@@ -215,7 +215,7 @@ def test_installed_command_end_to_end(tmp_path):
     listed = json.loads(sh("case", "list", "--json", user="oscar").stdout)
     assert [c["case_number"] for c in listed] == ["C-1"]
     refused = sh("staff", "add", "eve", "--name", "Eve", "--role", "admin", user="oscar", ok=False)
-    assert refused.returncode == 1 and refused.stderr.startswith("Error: officer is not permitted")
+    assert refused.returncode == 1 and refused.stderr.startswith("Error: an officer is not permitted to add staff members (vcase staff add is for: admin)")
     assert "Audit trail intact" in sh("audit", "verify").stdout
 
 
