@@ -178,15 +178,16 @@ def in_our_words(event: str):
     """Say the engine's refusal of ``event`` in this command group's words: "Can't invite the person
     under supervision (dialogue invite) now: ...", and the possible steps as commands."""
     from engine.errors import NotAllowed
-    from engine.runtime import Refused
+    from engine.runtime import reword
 
     try:
         yield
-    except Refused as exc:
-        if exc.event != event or event not in COMMANDS:
+    except NotAllowed as exc:
+        said = reword(exc, f"{COMMANDS[event][1]} ({command_words(event)})", command_words) \
+            if exc.event == event and event in COMMANDS else None
+        if said is None:
             raise
-        says = f"{COMMANDS[event][1]} ({command_words(event)})"
-        raise NotAllowed(reworded(exc.worded(says, command_words)), event=exc.event, state=exc.state) from None
+        raise NotAllowed(reworded(said), event=exc.event, state=exc.state) from None
 
 
 def _echo_date(session, process_id: int) -> None:

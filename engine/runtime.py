@@ -51,25 +51,32 @@ class Outcome:
 
 def words(event: str) -> str:
     """An event as people say it ("invite offender", not invite_offender): refusals name events so,
-    and a command may say them in its own words instead (``Refused.worded``)."""
+    and a command may say them in its own words instead (``reword``)."""
     return event.replace("_", " ")
 
 
-class Refused(NotAllowed):
-    """An event that does not apply now, with the parts of the sentence kept apart so that a command
-    can say it in its own words: ``because`` follows the event's words, ``possible`` lists what the
-    actor could do instead (None: not said), ``kind`` is "ended", "paused", "state" or "guard"."""
+def refused(event: str, state: str, because: str, possible: Optional[list[str]] = None,
+            kind: str = "state") -> NotAllowed:
+    """A NotAllowed for an event that does not apply now, its sentence's parts kept on it so that a
+    command can say it in its own words (``reword``): ``because`` follows the event's words,
+    ``possible`` lists what the actor could do instead (None: not said), ``kind`` is "ended",
+    "paused", "state" or "guard"."""
+    exc = NotAllowed(_sentence(words(event), because, possible, words), event=event, state=state)
+    exc.because, exc.possible, exc.kind = because, possible, kind
+    return exc
 
-    def __init__(self, event: str, state: str, because: str, possible: Optional[list[str]] = None,
-                 kind: str = "state"):
-        self.because, self.possible, self.kind = because, possible, kind
-        super().__init__(self.worded(words(event)), event=event, state=state)
 
-    def worded(self, what: str, name=words) -> str:
-        """The refusal with ``what`` for the event and ``name(event)`` for each possible one."""
-        listed = ", ".join(name(e) for e in self.possible or ()) or "nothing you may do"
-        tail = "" if self.possible is None else f" Possible now: {listed}."
-        return f"Can't {what}{self.because}{tail}"
+def reword(exc: NotAllowed, what: str, name=words) -> Optional[str]:
+    """``exc`` with ``what`` for its event and ``name(event)`` for each possible one; None if ``exc``
+    was not made by ``refused``."""
+    if not hasattr(exc, "because"):
+        return None
+    return _sentence(what, exc.because, exc.possible, name)
+
+
+def _sentence(what: str, because: str, possible: Optional[list[str]], name) -> str:
+    listed = ", ".join(name(e) for e in possible or ()) or "nothing you may do"
+    return f"Can't {what}{because}" + ("" if possible is None else f" Possible now: {listed}.")
 
 
 def possible_for(compiled: Compiled, state: str, actor: Actor) -> list[str]:
@@ -172,7 +179,7 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
         outcome.readable = False
         return outcome
     except (NotAllowed, NotPermitted):
-        raise Refused(event, "", f" now (process {process_id}); nothing was written, and its state is not "
+        raise refused(event, "", f" now (process {process_id}); nothing was written, and its state is not "
                       "shown to your role: ask the staff who run it.") from None
 
 
@@ -273,15 +280,15 @@ def _attach(session, vault, kind: Optional[str], text: Optional[str], process_id
 def _find_step(compiled: Compiled, source: str, event: str, process: Process, actor: Actor) -> Optional[Step]:
     wf = compiled.workflow
     if process.terminal:
-        raise Refused(event, source, f" when in {source}: process {process.id} has ended.", kind="ended")
+        raise refused(event, source, f" when in {source}: process {process.id} has ended.", kind="ended")
     if event not in compiled.known_events():
         raise NotAllowed(f"{wf.name} has no event {event!r}; `vcase process events {process.id}` lists what can happen now",
                          event=event, state=source)
     if source == PAUSED and event not in (RESUME, WITHDRAW):
-        raise Refused(event, source, " when in paused: a paused process takes only resume or withdraw.",
+        raise refused(event, source, " when in paused: a paused process takes only resume or withdraw.",
                       kind="paused")
     if event not in compiled.events_from(source):
-        raise Refused(event, source, f" when in {source}.", possible_for(compiled, source, actor))
+        raise refused(event, source, f" when in {source}.", possible_for(compiled, source, actor))
     return compiled.step(source, event)
 
 
@@ -316,7 +323,7 @@ def _guard(guards, event: str, facts: Facts) -> None:
     for guard in guards:
         reason = guard(facts)
         if reason:
-            raise Refused(event, facts.state, f" now: {reason}.", kind="guard")
+            raise refused(event, facts.state, f" now: {reason}.", kind="guard")
 
 
 def _facts(session, case: Case, state: str, data, values, actor: Actor, policy, now: datetime) -> Facts:
@@ -429,5 +436,5 @@ def notice_rows(session, vault, wf: Workflow, specs, process, case, audit_id: in
                        survives_withdrawal=survives_withdrawal)
 
 
-__all__ = ["apply", "start", "Outcome", "Refused", "words", "possible_for", "load_process", "check_readable", "reads",
+__all__ = ["apply", "start", "Outcome", "refused", "reword", "words", "possible_for", "load_process", "check_readable", "reads",
            "ever_admits", "WITHDRAWN"]

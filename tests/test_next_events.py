@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import NotAllowed, NotFound
-from engine.runtime import Refused
+from engine.runtime import reword
 from tests.support import dump
 from tests.test_dialogue import drive, send, start
 
@@ -116,12 +116,12 @@ def test_a_letter_refusal_never_offers_review_retention(agency):
 def test_a_guard_refusal_keeps_its_parts_for_the_commands_words(agency):
     agency.vs.set_safety(CASE, ipv=True)
     pid = drive(agency, "facilitator_assigned")
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(NotAllowed) as refused:
         send(agency, "facilitator", pid, "invite_offender")
     exc = refused.value
-    assert exc.kind == "guard" and exc.event == "invite_offender"
+    assert type(exc) is NotAllowed and exc.kind == "guard" and exc.event == "invite_offender"
     assert str(exc).startswith("Can't invite offender now: the case is flagged for intimate partner violence")
-    assert exc.worded("approach them").startswith("Can't approach them now: the case is flagged")
+    assert reword(exc, "approach them").startswith("Can't approach them now: the case is flagged")
 
 
 def test_process_events_cli_shows_blockers_and_what_a_step_needs(run, agency):
