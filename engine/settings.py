@@ -301,8 +301,3 @@ def set_value(session: Session, registry, actor: Actor, key: str, value: str, no
     session.flush()
     audit.append(session, at=now, actor=actor, action="settings.set", detail={"key": key, "value": value})
     return value
-
-
-def agency_zone(session: Session) -> str:
-    """``agency.time_zone``: the zone an agency-wide time typed by staff is read in when no case gives one."""
-    return engine_value(session, "agency.time_zone")
