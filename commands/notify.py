@@ -11,10 +11,8 @@ from commands.common import COUNT, ID, app, done, emit_json, fields, json_option
 NOTICE_COLUMNS = ["id", "template", "channel", "language", "status", "recipient", "not_before", "attempts", "reason"]
 
 
-def _when(value: str, case_tz: str = "UTC"):
-    from engine.clock import parse_when
-
-    return parse_when(value, case_tz)
+AT_HELP = ("YYYY-MM-DDTHH:MM in the case's time zone, or with an offset (+02:00, Z). A time that does not exist "
+           "there (clocks going forward) is refused; one that happens twice (clocks going back) needs its offset.")
 
 
 @click.group()
@@ -25,7 +23,7 @@ def event():
 @event.command("record")
 @click.argument("case_number")
 @click.argument("event_type")
-@click.option("--at", "at", required=True, help="When: YYYY-MM-DDTHH:MM (the case's local time unless an offset is given).")
+@click.option("--at", "at", required=True, help="When. " + AT_HELP)
 @click.option("--details", default="", help="Details the victim should know (no victim data).")
 def event_record(case_number, event_type, at, details):
     """Record an event; registered victims are told, emergencies at once.
@@ -34,26 +32,26 @@ def event_record(case_number, event_type, at, details):
     Types: release_scheduled, released, transfer, escape, recapture, death,
     parole_hearing, violation_hearing, court_hearing, furlough, work_release,
     absconded, discharged. A scheduled release or hearing also arms advance
-    notices (30, 7 and 1 days before by default).
+    notices (30, 7 and 1 days before by default). An event that reports what
+    happened (released, escape, death...) cannot be dated in the future.
 
     \b
     Examples:
       vcase event record 2026-CR-0042 release_scheduled --at 2027-04-15T10:00 --details "Cook County Jail"
       vcase event record 2026-CR-0042 escape --at 2027-01-03T02:40
+      vcase event record 2026-CR-0042 escape --at 2026-11-01T01:30-05:00   # the first 01:30 of a fall-back night
     """
-    instance = app()
-    tz = instance.show_case_zone(case_number)
     from engine import notify_api
 
-    out = notify_api.record_event(instance, case_number, event_type, _when(at, tz), details)
+    out = notify_api.record_event(app(), case_number, event_type, at, details)
     held = f"; {out['held_for_review']} held for review (mass-change guard)" if out["held_for_review"] else ""
-    done(f"Case event {out['case_event']} ({out['type']}): {out['registrants_notified']} registrant(s) notified, "
-         f"{out['advance_notices_armed']} advance notice(s) armed{held}.")
+    done(f"Case event {out['case_event']} ({out['type']}) at {out['at']}: {out['registrants_notified']} registrant(s) "
+         f"notified, {out['advance_notices_armed']} advance notice(s) armed{held}.")
 
 
 @event.command("correct")
 @click.argument("case_event_id", type=ID)
-@click.option("--at", "at", default=None, help="The corrected time.")
+@click.option("--at", "at", default=None, help="The corrected time. " + AT_HELP)
 @click.option("--details", default=None, help="The corrected details.")
 @click.option("--cancel", is_flag=True, help="The event did not happen: withdraw it.")
 def event_correct(case_event_id, at, details, cancel):
@@ -68,8 +66,9 @@ def event_correct(case_event_id, at, details, cancel):
     """
     from engine import notify_api
 
-    out = notify_api.correct_event(app(), case_event_id, _when(at) if at else None, details, cancel)
-    done(f"Case event {case_event_id} {out['status']}: {out['corrections_sent']} correction(s) sent, "
+    out = notify_api.correct_event(app(), case_event_id, at, details, cancel)
+    now_at = "" if cancel else f" (now event {out['case_event']}, at {out['at']})"
+    done(f"Case event {case_event_id} {out['status']}{now_at}: {out['corrections_sent']} correction(s) sent, "
          f"{out['unsent_cancelled']} unsent notice(s) cancelled.")
 
 
@@ -151,68 +150,146 @@ def notices_confirm(notice_id):
     done(f"Notice {notice_id} confirmed.")
 
 
+def _selection(ids=(), case_number=None, event_id=None, event_type=None, since=None, everything=False):
+    from engine.review import Selection
+
+    return Selection(tuple(ids), case_number, event_id, event_type, since, everything)
+
+
+def review_filters(fn):
+    """The filters shared by held, release and discard."""
+    for option in reversed([
+        click.option("--case", "case_number", default=None, help="Only this case."),
+        click.option("--event", "event_id", type=ID, default=None, help="Only this case event's notices."),
+        click.option("--type", "event_type", default=None, help="Only events of this type (e.g. released)."),
+        click.option("--since", default=None, metavar="WHEN",
+                     help="Only notices held since then: the case's zone with --case, else the agency's "
+                          "(setting agency.time_zone), unless an offset is given."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
 @notices.command("held")
+@review_filters
+@click.option("--by-event", is_flag=True, help="One line per held case event: what a reviewer decides on.")
+@click.option("--limit", type=COUNT, default=100, show_default=True, help="Notices per page.")
+@click.option("--offset", type=click.IntRange(0, None), default=0, show_default=True, help="Skip this many.")
 @json_option
-def notices_held(as_json):
+def notices_held(case_number, event_id, event_type, since, by_event, limit, offset, as_json):
     """Notices held by the mass-change guard, waiting for review.
 
+    A burst is reviewed as events: `--by-event` shows each held case event
+    with its notices and the advance notices it armed (held with it).
+
     \b
-    Example:
-      vcase notices held
+    Examples:
+      vcase notices held --by-event
+      vcase notices held --type released --limit 50 --offset 50
+      vcase notices held --event 17 --json
     """
     from engine import notify_api
 
-    rows = notify_api.list_notices(app(), status="held", limit=10_000)
-    emit_json(rows) if as_json else table(rows, NOTICE_COLUMNS, empty="No notices are held.")
+    selection = _selection((), case_number, event_id, event_type, since)
+    if by_event:
+        rows = notify_api.held_events(app(), selection)
+        return emit_json(rows) if as_json else table(
+            rows, ["case_event", "type", "case", "at", "held_notices", "advance_notices_armed", "held_since"],
+            empty="No notices are held.")
+    page = notify_api.held(app(), selection, limit, offset)
+    if as_json:
+        return emit_json(page)
+    table(page["notices"], NOTICE_COLUMNS + ["case_event"], empty="No notices are held.")
+    shown_to = offset + len(page["notices"])
+    if page["total"] > shown_to:
+        click.echo(f"{shown_to - offset} of {page['total']} shown; next page: --offset {shown_to}", err=True)
+
+
+def _review(ids, case_number, event_id, event_type, since, everything, yes, release, reason=None):
+    """Count first, ask, then decide with the count confirmed (refused if it changed meanwhile)."""
+    from engine import notify_api
+
+    if ids and (case_number or event_id or event_type or since or everything):
+        raise click.UsageError("give notice ids or filters, not both")
+    selection = _selection(ids, case_number, event_id, event_type, since, everything)
+    instance = app()
+    plan = notify_api.review_plan(instance, selection)
+    verb = "release" if release else "discard"
+    armed = "" if release else f", and cancel {plan['advance_notices_armed']} advance notice(s) they armed"
+    click.echo(f"This will {verb} {plan['notices']} held notice(s) of {len(plan['events'])} case event(s) on "
+               f"{plan['cases']} case(s){armed}.", err=True)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"confirm with --yes to {verb} {plan['notices']} notice(s) without a prompt")
+        click.confirm("Continue?", abort=True, err=True)
+    out = notify_api.review(instance, selection, release, reason, expected_notices=plan["notices"])
+    what = "Released" if release else "Discarded"
+    extra = "" if release else f"; {out['timers_cancelled']} advance notice(s) cancelled"
+    done(f"{what} {out['notices']} notice(s) of {out['events']} case event(s){extra}.")
 
 
 @notices.command("release")
-@click.argument("notice_ids", type=ID, nargs=-1, required=True)
-def notices_release(notice_ids):
-    """Let held notices go out (victim services).
+@click.argument("notice_ids", type=ID, nargs=-1)
+@review_filters
+@click.option("--all", "everything", is_flag=True, help="Every held notice.")
+@click.option("--yes", is_flag=True, help="Do not ask after showing the count.")
+def notices_release(notice_ids, case_number, event_id, event_type, since, everything, yes):
+    """Let held notices go out (victim services), as whole events.
+
+    Shows how many notices and events the selection covers and asks before
+    acting. A notice id stands for its whole case event. Routine notices
+    still wait out the recipient's quiet hours.
 
     \b
-    Example:
-      vcase notices release 101 102 103
+    Examples:
+      vcase notices release --event 17
+      vcase notices release 101 102 --yes
+      vcase notices release --type transfer --since 2027-01-03T00:00Z
     """
-    from engine import notify_api
-
-    done(f"Released {notify_api.review_held(app(), list(notice_ids), True)} notice(s).")
+    _review(notice_ids, case_number, event_id, event_type, since, everything, yes, release=True)
 
 
 @notices.command("discard")
-@click.argument("notice_ids", type=ID, nargs=-1, required=True)
+@click.argument("notice_ids", type=ID, nargs=-1)
+@review_filters
+@click.option("--all", "everything", is_flag=True, help="Every held notice.")
 @click.option("--reason", required=True, help="Why they must not go out (kept on record).")
-def notices_discard(notice_ids, reason):
-    """Discard held notices that must not go out (victim services).
+@click.option("--yes", is_flag=True, help="Do not ask after showing the count.")
+def notices_discard(notice_ids, case_number, event_id, event_type, since, everything, reason, yes):
+    """Discard held events that must not go out (victim services).
+
+    Discarding an event cancels everything it caused: its held notices and
+    the advance notices it armed, and marks it cancelled. A notice id stands
+    for its whole case event. Shows the count and asks before acting.
 
     \b
-    Example:
-      vcase notices discard 101 102 --reason "data import error: no release happened"
+    Examples:
+      vcase notices discard --type released --since 2027-01-03T00:00Z --reason "data import error: no release happened"
+      vcase notices discard --all --reason "test feed left on" --yes
     """
-    from engine import notify_api
-
-    done(f"Discarded {notify_api.review_held(app(), list(notice_ids), False, reason)} notice(s).")
+    _review(notice_ids, case_number, event_id, event_type, since, everything, yes, release=False, reason=reason)
 
 
 @notices.command("preview")
 @click.argument("template")
 @click.option("--party", "party_id", type=ID, required=True, help="Render for this party.")
 @click.option("--channel", type=click.Choice(["email", "sms", "letter"]), default="email", show_default=True)
-@click.option("--at", "at", default=None, help="A sample time for the event.")
+@click.option("--at", "at", default=None, help="The time the notice is about, read in the recipient's zone. " + AT_HELP)
 @json_option
 def notices_preview(template, party_id, channel, at, as_json):
     """Render a template for a party without sending anything.
 
     \b
     Example:
-      vcase notices preview notification/victim/released --party 3 --channel sms
+      vcase notices preview notification/victim/released --party 3 --channel sms --at 2027-04-15T10:00
     """
     from engine import notify_api
 
-    out = notify_api.preview(app(), template, party_id, channel, _when(at) if at else None)
+    out = notify_api.preview(app(), template, party_id, channel, at)
     if as_json:
         return emit_json(out)
+    if out.get("at"):
+        click.echo(f"(about {out['at']})", err=True)
     if out["subject"]:
         click.echo(f"Subject: {out['subject']}\n")
     click.echo(out["body"])

@@ -20,9 +20,9 @@ from sqlmodel import Session
 
 from engine import config as config_mod
 from engine.crypto import Vault, read_keys
-from engine.errors import Busy, Conflict, EncryptionKeyError, InvalidInput, SchemaError
+from engine.errors import Busy, Conflict, EncryptionKeyError, InvalidInput, SchemaError, Transient
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -59,7 +59,7 @@ def translate(exc: Exception) -> Exception:
     message = str(getattr(exc, "orig", exc)).lower()
     # before "locked": PostgreSQL's deadlock report says "blocked by process"
     if isinstance(exc, OperationalError) and ("could not serialize" in message or "deadlock" in message):
-        return Conflict("another change to the same record was made at the same time; nothing was written, try again")
+        return Transient("another change to the same record was made at the same time; nothing was written, try again")
     if isinstance(exc, OperationalError) and ("locked" in message or "busy" in message):
         return Busy("the database is busy with another vcase command; try again in a moment")
     if isinstance(exc, OperationalError) and "no such table" in message:
@@ -142,6 +142,19 @@ class Store:
                     raise
                 raise translated from exc
             session.close()
+
+    def write_retrying(self, work, tries: int = 3):
+        """``work(session)`` in one write transaction, run again (from the start, up to ``tries``
+        times) when the database gave it up for another transaction's sake (``Transient``): for a
+        change only the system can race, such as a case event's fan-out, which a person must
+        never be refused for."""
+        for attempt in range(tries):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except Transient:
+                if attempt == tries - 1:
+                    raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -163,6 +163,9 @@ class Step:
     notify: tuple[Notify, ...] = ()
     help: str = ""
     attach: Optional[str] = None  # the event carries a document of this kind (stored encrypted, versioned)
+    # Applies to a paused process too (an internal step, run by the system): the process stays paused,
+    # its notices wait for resume, except emergencies when ``Workflow.emergencies_while_paused`` says so.
+    while_paused: bool = False
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -174,11 +177,13 @@ def name_of(state) -> str:
     return state.value if isinstance(state, Enum) else str(state)
 
 
-def step(source, event, target, *, by, guards=(), params=(), record=None, notify=(), help="", attach=None) -> Step:
+def step(source, event, target, *, by, guards=(), params=(), record=None, notify=(), help="", attach=None,
+         while_paused=False) -> Step:
     """A transition. ``target == source`` is an internal step: timers keep running."""
     by = (by,) if isinstance(by, Allow) else tuple(by)
     sources = tuple(name_of(s) for s in source) if isinstance(source, (tuple, list, set, frozenset)) else name_of(source)
-    return Step(sources, event, name_of(target), by, tuple(guards), tuple(params), record, tuple(notify), help, attach)
+    return Step(sources, event, name_of(target), by, tuple(guards), tuple(params), record, tuple(notify), help, attach,
+                while_paused)
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,9 @@ class Workflow:
     advance: Mapping[str, str] = field(default_factory=dict)
     advance_days_setting: Optional[str] = None
     emergencies: frozenset[str] = frozenset()  # case event types that go at once, on every channel
+    # A process fact (true unless set false): emergency notices of ``while_paused`` steps go out at
+    # once during a pause. Without it they wait for resume like the rest.
+    emergencies_while_paused: Optional[str] = None
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -327,6 +335,9 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
             seen.add((src, s.event))
         if not s.by:
             fail("every step says who may send it", f"step {s.event!r} has no 'by'")
+        if s.while_paused and (s.target not in s.sources or any(a.roles != {SYSTEM_ROLE} for a in s.by)):
+            fail("only the system's internal steps pass a pause",
+                 f"step {s.event!r} is while_paused but changes state or may be sent by a person")
     _check_graph(wf, fail)
     _check_timers(wf, fail)
     for event in list(wf.listens.values()) + list(wf.advance.values()):

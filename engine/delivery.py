@@ -16,20 +16,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Mapping, Optional
+from typing import Mapping
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from engine import audit
 from engine.channels import DeliveryFailed, Outgoing, message_id_for
-from engine.clock import from_db
 from engine.crypto import Vault
 from engine.db import Store
 from engine.definition import PAUSED
-from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.errors import NotAllowed, NotFound
 from engine.models import Notice, Party, Process, Staff
 from engine.permissions import Actor, require
+from engine.redact import scrub
 
 MAX_ATTEMPTS = 8
 
@@ -40,6 +40,7 @@ class DeliveryResult:
     retried: int = 0
     failed: int = 0
     fallbacks: int = 0
+    deferred: int = 0  # due, but inside the recipient's quiet hours: moved to their end
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -51,6 +52,7 @@ class DeliveryResult:
         self.retried += other.retried
         self.failed += other.failed
         self.fallbacks += other.fallbacks
+        self.deferred += other.deferred
         self.errors += other.errors
         return self
 
@@ -63,7 +65,7 @@ def backoff(attempts: int) -> timedelta:
 def due_query(now: datetime, limit: int, skip_locked: bool):
     query = (select(Notice).outerjoin(Process, Notice.process_id == Process.id)
              .where(Notice.status == "queued", Notice.not_before <= now,
-                    or_(Notice.process_id.is_(None), Process.state != PAUSED))
+                    or_(Notice.process_id.is_(None), Process.state != PAUSED, Notice.through_pause.is_(True)))
              .order_by(Notice.emergency.desc(), Notice.not_before, Notice.id).limit(limit))
     if skip_locked:
         query = query.with_for_update(skip_locked=True, of=Notice)
@@ -81,6 +83,9 @@ def deliver_batch(store: Store, registry, channels: Mapping[str, object], now: d
         for notice in due:
             if not store.is_sqlite and not _process_still_live(session, notice):
                 continue
+            if _quiet_now(session, notice, now, settings):
+                result.deferred += 1
+                continue
             _deliver_one(session, store.vault, channels, notice, now, worker, result, settings)
     return result
 
@@ -92,7 +97,21 @@ def _process_still_live(session: Session, notice: Notice) -> bool:
         return True
     state = session.execute(select(Process.state).where(Process.id == notice.process_id)
                             .with_for_update(read=True, skip_locked=True)).scalar()
-    return state is not None and state != PAUSED
+    return state is not None and (state != PAUSED or notice.through_pause)
+
+
+def _quiet_now(session: Session, notice: Notice, now: datetime, settings: Mapping[str, str]) -> bool:
+    """Checked again at the moment of sending: a routine notice that became due inside the recipient's
+    quiet hours (a resumed registration, a release, a retry) waits for their end. True if it waits."""
+    from engine.outbox import recipient_zone, send_time
+
+    wake = send_time(now, notice.emergency, recipient_zone(session, notice), settings)
+    if wake <= now:
+        return False
+    notice.not_before = wake
+    session.add(notice)
+    session.flush()
+    return True
 
 
 def deliver_due(store: Store, registry, channels: Mapping[str, object], now: datetime, batch: int = 50,
@@ -104,7 +123,7 @@ def deliver_due(store: Store, registry, channels: Mapping[str, object], now: dat
         total += result
         if progress:
             progress(result.handled)
-        if result.handled == 0:  # keep going: a batch may queue fallbacks that are due at once
+        if result.handled == 0 and result.deferred == 0:  # a batch may queue fallbacks due at once
             return total
 
 
@@ -114,17 +133,25 @@ def _deliver_one(session: Session, vault: Vault, channels, notice: Notice, now: 
     notice.message_id = notice.message_id or message_id_for(notice.idempotency_key, getattr(channel, "domain", "vcase.invalid"))
     notice.attempts += 1
     notice.claimed_by = worker or None
+    outgoing = _outgoing(session, vault, notice, now)
     try:
-        channel.send(_outgoing(session, vault, notice, now))
+        channel.send(outgoing)
     except DeliveryFailed as exc:
+        # The channel's words may quote a server's reply, which can name the recipient: scrubbed here
+        # as well as where the channel built them, since this text goes to a plain column and the log.
+        said = scrub(exc, known=(outgoing.address, outgoing.recipient_name))
         if exc.permanent or notice.attempts >= MAX_ATTEMPTS:
-            notice.status, notice.status_reason = "failed", f"after {notice.attempts} attempt(s): {exc}"[:500]
+            notice.status, notice.status_reason = "failed", f"after {notice.attempts} attempt(s): {said}"
             result.failed += 1
             result.fallbacks += fall_back(session, vault, notice, now, settings)
         else:
-            notice.not_before, notice.status_reason = now + backoff(notice.attempts), f"retrying: {exc}"[:500]
+            from engine.outbox import recipient_zone, send_time
+
+            retry_at = send_time(now + backoff(notice.attempts), notice.emergency, recipient_zone(session, notice),
+                                 settings)
+            notice.not_before, notice.status_reason = retry_at, f"retrying: {said}"
             result.retried += 1
-        result.errors.append(f"notice {notice.id}: {exc}")
+        result.errors.append(f"notice {notice.id}: {said}")
     else:
         notice.status, notice.sent_at, notice.status_reason = "sent", now, None
         result.sent += 1
@@ -210,24 +237,3 @@ def confirm(session: Session, actor: Actor, notice_id: int, now: datetime) -> No
     audit.append(session, at=now, actor=actor, action="notice.confirm", case_id=notice.case_id,
                  process_id=notice.process_id, detail={"notice": notice.id})
     return notice
-
-
-def review_held(session: Session, actor: Actor, notice_ids: list[int], now: datetime, release: bool,
-                reason: Optional[str]) -> int:
-    """Release held notices to go out, or discard them with a reason (victim services)."""
-    require(actor, "notice.review")
-    if not release and not (reason or "").strip():
-        raise InvalidInput("discarding needs --reason (it is kept on record)")
-    notices = [session.get(Notice, i) for i in notice_ids]
-    missing = [i for i, n in zip(notice_ids, notices) if n is None or n.status != "held"]
-    if missing:
-        raise NotAllowed(f"notice {missing[0]} is not held; `vcase notices held` lists the held ones")
-    for notice in notices:
-        if release:
-            notice.status, notice.status_reason, notice.not_before = "queued", None, max(from_db(notice.not_before), now)
-        else:
-            notice.status, notice.status_reason = "cancelled", f"discarded by {actor.login}: {reason}"[:500]
-        session.add(notice)
-        audit.append(session, at=now, actor=actor, action="notice.release" if release else "notice.discard",
-                     case_id=notice.case_id, process_id=notice.process_id, detail={"notice": notice.id, "reason": reason})
-    return len(notices)

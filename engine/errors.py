@@ -39,6 +39,11 @@ class Conflict(VcaseError):
     """Someone else changed the same record first; nothing was written."""
 
 
+class Transient(Conflict):
+    """The database gave up on a transaction because of another one at the same moment (a
+    serialization failure or a deadlock): nobody's fault, and trying again may well succeed."""
+
+
 class Busy(VcaseError):
     """The database stayed locked by another writer past the busy timeout."""
 
@@ -62,4 +67,8 @@ class DefinitionError(VcaseError):
 
 
 class RenderError(VcaseError):
-    """A notice template could not be rendered (missing variable, bad template)."""
+    """A notice template could not be rendered (missing or empty variable, bad template)."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field  # the empty value a template printed, if that was the cause

@@ -222,6 +222,7 @@ class Timer(SQLModel, table=True):
 
 
 CASE_EVENT_STATUSES = ("recorded", "corrected", "cancelled")
+CASE_EVENT_REVIEWS = ("held", "released", "discarded")  # the mass-change guard's review of one event
 
 
 class CaseEvent(SQLModel, table=True):
@@ -234,6 +235,7 @@ class CaseEvent(SQLModel, table=True):
     __tablename__ = "case_event"
     __table_args__ = (
         CheckConstraint(_in("status", CASE_EVENT_STATUSES), name="case_event_status_known"),
+        CheckConstraint(f"review IS NULL OR {_in('review', CASE_EVENT_REVIEWS)}", name="case_event_review_known"),
         Index("case_event_case", "case_id", "at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -245,6 +247,8 @@ class CaseEvent(SQLModel, table=True):
     corrects_id: Optional[int] = Field(default=None, foreign_key="case_event.id")
     recorded_by: str = Field(max_length=64)
     recorded_at: datetime = Field(sa_column=_utc())
+    # Held by the mass-change guard: its notices, and those of the timers it armed, wait for review.
+    review: Optional[str] = Field(default=None, max_length=16)
 
 
 class Worker(SQLModel, table=True):
@@ -290,6 +294,7 @@ class Notice(SQLModel, table=True):
     channel: str = Field(max_length=16)
     emergency: bool = False
     survives_withdrawal: bool = False
+    through_pause: bool = False  # goes out although its process is paused (an emergency the registrant chose)
     status: str = Field(default="queued", max_length=16)
     status_reason: Optional[str] = None
     subject_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

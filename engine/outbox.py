@@ -19,9 +19,9 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import insert as insert_stmt, update
 from sqlmodel import Session
 
-from engine.clock import UTC, from_db, parse_when, zone
+from engine.clock import UTC, describe, from_db, parse_when, zone
 from engine.crypto import Vault
-from engine.definition import Notify
+from engine.definition import PAUSED, Notify
 from engine.errors import InvalidInput, NotFound
 from engine.models import Case, CaseEvent, Notice, Party, Process, Staff
 from engine.records import offender_party, staff_by_login
@@ -41,6 +41,24 @@ def quiet_until(now: datetime, tz_name: str, start: str, end: str) -> datetime:
     if wake <= local:
         wake = (local + timedelta(days=1)).replace(hour=q_end.hour, minute=q_end.minute, second=0, microsecond=0)
     return wake.astimezone(UTC)
+
+
+def send_time(when: datetime, emergency: bool, tz_name: str, settings: Mapping[str, str]) -> datetime:
+    """The earliest moment a notice may go out at or after ``when``: emergencies at once, anything else
+    outside the recipient's quiet hours. Every path that sets or moves a delivery time (queueing, a
+    retry, a release from review, a fallback) and the moment of sending itself go through here."""
+    if emergency:
+        return when
+    return quiet_until(when, tz_name, settings["notices.quiet_start"], settings["notices.quiet_end"])
+
+
+def recipient_zone(session: Session, notice: Notice) -> str:
+    """The time zone quiet hours are read in for a stored notice: the party's own, else the case's."""
+    case = session.get(Case, notice.case_id)
+    if notice.recipient_party_id:
+        party = session.get(Party, notice.recipient_party_id)
+        return _where(party, case)[1]
+    return case.time_zone
 
 
 def _party_channels(party: Party, emergency: bool) -> list[str]:
@@ -116,8 +134,9 @@ def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Op
 
 def _row(vault: Vault, *, key: str, template: str, audience: str, row: Any, case: Any, process: Any, channel: str,
          context, emergency: bool, now: datetime, settings: Mapping[str, str], case_event_id: Optional[int],
-         fallback_of: Optional[int] = None, survives_withdrawal: bool = False) -> dict[str, Any]:
-    """One notice, rendered and encrypted, as the values of its row."""
+         fallback_of: Optional[int] = None, survives_withdrawal: bool = False, through_pause: bool = False,
+         held: Optional[str] = None) -> dict[str, Any]:
+    """One notice, rendered and encrypted, as the values of its row (``held``: the review it waits for)."""
     from notices import contexts, render
 
     language, tz = _where(row, case)
@@ -128,12 +147,20 @@ def _row(vault: Vault, *, key: str, template: str, audience: str, row: Any, case
         idempotency_key=key, case_id=case.id, process_id=process.id if process is not None else None,
         recipient_party_id=row.id if is_party else None, recipient_staff_id=None if is_party else row.id,
         audience=audience, template=template, language=language, channel=channel, emergency=emergency,
-        status="queued", attempts=0, survives_withdrawal=survives_withdrawal,
+        status="held" if held else "queued", status_reason=held, attempts=0,
+        survives_withdrawal=survives_withdrawal, through_pause=through_pause,
         subject_enc=vault.encrypt(rendered.subject), body_enc=vault.encrypt(rendered.body),
         context_enc=vault.encrypt(json.dumps(values)),
-        not_before=now if emergency else quiet_until(now, tz, settings["notices.quiet_start"], settings["notices.quiet_end"]),
+        not_before=send_time(now, emergency, tz, settings),
         created_at=now, case_event_id=case_event_id, fallback_of=fallback_of,
     )
+
+
+def held_reason(event: Optional[CaseEvent]) -> Optional[str]:
+    """Why a notice about ``event`` must wait: the event is held for review by the mass-change guard."""
+    if event is None or event.review != "held":
+        return None
+    return f"held with case event {event.id} for review (mass-change guard); `vcase notices held --event {event.id}`"
 
 
 def insert(session: Session, rows: list[dict[str, Any]], ids: bool = True) -> list[int]:
@@ -151,12 +178,17 @@ def insert(session: Session, rows: list[dict[str, Any]], ids: bool = True) -> li
 def rows(
     session: Session, vault: Vault, specs: Iterable[Notify], *, process: Any, case: Any, cause: str,
     now: datetime, settings: Mapping[str, str], appointment: Optional[str] = None,
-    case_event_id: Optional[int] = None, survives_withdrawal: bool = False,
+    case_event_id: Optional[int] = None, survives_withdrawal: bool = False, emergencies_through_pause: bool = False,
 ) -> list[dict[str, Any]]:
-    """The notices ``specs`` mean for ``process`` now, as rows to insert (nothing is written)."""
+    """The notices ``specs`` mean for ``process`` now, as rows to insert (nothing is written).
+
+    Notices about a case event held for review are held with it. On a paused process they wait for
+    resume, except emergencies when ``emergencies_through_pause``."""
     event = session.get(CaseEvent, case_event_id) if case_event_id else None
     previous = session.get(CaseEvent, event.corrects_id) if event and event.corrects_id else None
     moment = parse_when(appointment) if appointment else None
+    held = held_reason(event)
+    paused = process.state == PAUSED
     out = []
     for index, spec in enumerate(specs):
         if spec.if_fact and not (process.data or {}).get(spec.if_fact):
@@ -171,7 +203,8 @@ def rows(
                     vault, key=f"{cause}/{index}/{who}/{channel}",
                     template=f"{process.workflow}/{audience}/{spec.template}", audience=audience, row=row, case=case,
                     process=process, channel=channel, context=context, emergency=spec.emergency, now=now,
-                    settings=settings, case_event_id=case_event_id, survives_withdrawal=survives_withdrawal))
+                    settings=settings, case_event_id=case_event_id, survives_withdrawal=survives_withdrawal,
+                    through_pause=paused and spec.emergency and emergencies_through_pause, held=held))
     return out
 
 
@@ -192,13 +225,16 @@ def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: 
     fallback = _row(vault, key=f"{notice.idempotency_key}/fallback/{channel}", template=notice.template,
                     audience=notice.audience, row=row, case=case, process=process, channel=channel, context=context,
                     emergency=notice.emergency, now=now, settings=settings, case_event_id=notice.case_event_id,
-                    fallback_of=notice.id, survives_withdrawal=notice.survives_withdrawal)
+                    fallback_of=notice.id, survives_withdrawal=notice.survives_withdrawal,
+                    through_pause=notice.through_pause)
     return session.get(Notice, insert(session, [fallback])[0])
 
 
 def preview(session: Session, vault: Vault, template: str, party_id: int, channel: str, now: datetime,
-            settings: Mapping[str, str], appointment: Optional[datetime] = None) -> dict[str, str]:
-    """Render ``<process>/<audience>/<name>`` for a party without queueing anything."""
+            settings: Mapping[str, str], at: Optional[str] = None) -> dict[str, str]:
+    """Render ``<process>/<audience>/<name>`` for a party without queueing anything; ``at`` (the time
+    the notice is about) is read in the party's zone, as the notice would show it."""
+    from engine.errors import RenderError
     from notices import contexts, render
 
     party = session.get(Party, party_id)
@@ -211,10 +247,23 @@ def preview(session: Session, vault: Vault, template: str, party_id: int, channe
     if (audience == "offender") != (party.side == "offender") or audience == "staff":
         raise InvalidInput(f"template {template} is for the {audience}; party {party_id} is on the {party.side} side")
     case = session.get(Case, party.case_id)
+    tz = _where(party, case)[1]
+    appointment = parse_when(at, tz, "--at") if at is not None else None
     context = build_context(vault, audience, party, case, None, None, None, now, settings, appointment)
-    rendered = render.render(f"{party.language}/{template}.{channel}", contexts.as_dict(context))
-    return {"template": template, "language": party.language, "channel": channel, "subject": rendered.subject,
-            "body": rendered.body}
+    try:
+        rendered = render.render(f"{party.language}/{template}.{channel}", contexts.as_dict(context))
+    except RenderError as exc:
+        if exc.field == "appointment":
+            raise InvalidInput(f"{template} shows the time of what it is about: give --at "
+                               f"(read in the recipient's zone, {tz})") from None
+        if exc.field:
+            raise InvalidInput(f"{template} needs a value for {exc.field}, which a preview does not have") from None
+        raise
+    out = {"template": template, "language": party.language, "channel": channel, "subject": rendered.subject,
+           "body": rendered.body}
+    if appointment is not None:
+        out["at"] = describe(appointment, tz)
+    return out
 
 
 def cancel_unsent(session: Session, process_id: int, reason: str) -> int:

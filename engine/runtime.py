@@ -224,7 +224,10 @@ def decide(session: Session, registry: Registry, compiled: Compiled, process, ev
     facts = _facts(session, case, source, process.data or {}, values, actor, policy, now)
     if step:
         _guard(step.guards, event, facts)
-    target = compiled.target(source, event, resume_to=process.paused_from if event == RESUME else None)
+    if source == PAUSED and step is not None:  # a step that passes the pause leaves the process paused
+        target = PAUSED
+    else:
+        target = compiled.target(source, event, resume_to=process.paused_from if event == RESUME else None)
     data = dict(process.data or {})
     if step and step.record:
         data.update(step.record(facts))
@@ -284,12 +287,21 @@ def _find_step(compiled: Compiled, source: str, event: str, process: Process, ac
     if event not in compiled.known_events():
         raise NotAllowed(f"{wf.name} has no event {event!r}; `vcase process events {process.id}` lists what can happen now",
                          event=event, state=source)
+    if source == PAUSED and process.paused_from and _passes_pause(compiled, process.paused_from, event):
+        return compiled.step(process.paused_from, event)
     if source == PAUSED and event not in (RESUME, WITHDRAW):
         raise refused(event, source, " when in paused: a paused process takes only resume or withdraw.",
                       kind="paused")
     if event not in compiled.events_from(source):
         raise refused(event, source, f" when in {source}.", possible_for(compiled, source, actor))
     return compiled.step(source, event)
+
+
+def _passes_pause(compiled: Compiled, paused_from: str, event: str) -> bool:
+    """A step the definition lets through a pause (the system's internal steps, such as telling a
+    paused registrant about an escape): it applies, and the process stays paused."""
+    step = compiled.step(paused_from, event)
+    return bool(step and step.while_paused)
 
 
 def _speaks_for_initiator(session: Session, process: Process, actor: Actor, event: str) -> None:
@@ -356,7 +368,7 @@ def _convert(session: Session, p: Param, value: Any, tz: str) -> Any:
     if p.kind == "flag":
         return bool(value)
     if p.kind == "when":
-        moment = require_utc(value, p.name) if isinstance(value, datetime) else parse_when(str(value), tz)
+        moment = require_utc(value, p.name) if isinstance(value, datetime) else parse_when(str(value), tz, p.name)
         return moment.isoformat()
     text = records.plain_text(str(value).strip(), p.name, MAX_TEXT, lines=True)
     if p.kind == "choice" and text not in p.choices:
@@ -386,7 +398,7 @@ def _pin(session: Session, wf: Workflow) -> None:
 
 def _save(session: Session, process: Process, target: str, data: dict, wf: Workflow, source: str, event: str,
           now: datetime) -> None:
-    paused_from = source if event == PAUSE else None
+    paused_from = source if event == PAUSE else process.paused_from if source == target == PAUSED else None
     changed = session.execute(
         update(Process).where(Process.id == process.id, Process.version == process.version)
         .values(state=target, paused_from=paused_from, data=data, version=process.version + 1,
@@ -431,9 +443,10 @@ def notice_rows(session, vault, wf: Workflow, specs, process, case, audit_id: in
     if not specs:
         return []
     appointment = (process.data or {}).get(wf.appointment) if wf.appointment else None
+    through = bool(wf.emergencies_while_paused) and (process.data or {}).get(wf.emergencies_while_paused) is not False
     return outbox.rows(session, vault, specs, process=process, case=case, cause=f"audit/{audit_id}", now=now,
                        settings=policy, appointment=appointment, case_event_id=case_event_id,
-                       survives_withdrawal=survives_withdrawal)
+                       survives_withdrawal=survives_withdrawal, emergencies_through_pause=through)
 
 
 __all__ = ["apply", "start", "Outcome", "refused", "reword", "words", "possible_for", "load_process", "check_readable", "reads",

@@ -16,6 +16,7 @@ from engine.clock import from_db
 from engine.interest import READERS as INTEREST_READERS
 from engine.models import AuditEntry, Notice, Process, Timer
 from engine.permissions import Actor, require
+from engine.permissions import COMMANDS
 from engine.records import VICTIM_READERS, case_by_number
 from engine.registry import Registry
 
@@ -46,7 +47,7 @@ def timeline(session: Session, registry: Registry, actor: Actor, case_number: st
                  "process": t.process_id, "timer": t.name}
                 for t in session.execute(select(Timer).where(Timer.process_id.in_(readable), Timer.status == "pending")
                                          .order_by(Timer.due_at)).scalars()]
-    if actor.role in VICTIM_READERS:
+    if actor.role in COMMANDS["notice.read"]:  # a queued notice tells that a registration exists, and its channel
         upcoming += [{"at": from_db(n.not_before).isoformat(), "what": f"notice {n.template} ({n.channel})",
                       "process": n.process_id, "timer": None}
                      for n in session.execute(select(Notice).where(

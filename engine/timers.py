@@ -17,6 +17,7 @@ from sqlmodel import Session
 from engine.clock import add_local, from_db, parse_when
 from engine.definition import TimerSpec, Workflow
 from engine.models import Timer
+from engine.redact import scrub
 
 LIVE = ("pending", "frozen")
 
@@ -92,7 +93,7 @@ def refuse(session: Session, refused: list[tuple[int, Exception]]) -> None:
         t = Timer.__table__.c
         session.execute(update(Timer.__table__).where(t.id == bindparam("tid"), t.status == "pending")
                         .values(status="cancelled", note=bindparam("why")),
-                        [{"tid": tid, "why": f"could not fire: {exc}"[:500]} for tid, exc in refused])
+                        [{"tid": tid, "why": f"could not fire: {scrub(exc, limit=480)}"} for tid, exc in refused])
 
 
 def due_rows(session: Session, now: datetime, limit: int, skip_locked: bool = False) -> list:
@@ -133,3 +134,11 @@ def cancel_for_case_event(session: Session, case_event_id: int, note: str) -> in
         .values(status="cancelled", remaining_seconds=None, note=note)
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def count_for_case_event(session: Session, case_event_id: int) -> int:
+    """How many live timers a case event armed (its advance notices still to come)."""
+    from sqlalchemy import func
+
+    return session.execute(select(func.count()).where(
+        Timer.case_event_id == case_event_id, Timer.status.in_(LIVE))).scalar_one()

@@ -68,11 +68,36 @@ def environment():
     )
 
 
+class EmptyValue(Exception):
+    """A template printed a value that is empty (raised from ``Empty.__str__``)."""
+
+
+class Empty:
+    """An empty value: false in ``{% if %}``, but printing it is an error, as a missing one is.
+    A notice that says "escaped on ." is as wrong as one with a raw placeholder."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        raise EmptyValue(self.name)
+
+    __html__ = __str__
+
+
 def render(template_path: str, context: Mapping[str, Any]) -> Rendered:
     from jinja2 import TemplateError
 
+    values = {k: Empty(k) if isinstance(v, str) and not v.strip() else v for k, v in context.items()}
     try:
-        text = environment().get_template(template_path).render(**context).strip()
+        text = environment().get_template(template_path).render(**values).strip()
+    except EmptyValue as exc:
+        raise RenderError(f"notice template {template_path} prints {exc.args[0]}, which is empty", field=exc.args[0]) from None
     except TemplateError as exc:
         raise RenderError(f"notice template {template_path} cannot be rendered: {exc}") from None
     if template_path.endswith(".email"):

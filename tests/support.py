@@ -77,3 +77,14 @@ class SmtpSink:
 
     def stop(self):
         self.controller.stop()
+
+
+def daytime_zone(hour: int = 12) -> str:
+    """A fixed-offset zone where it is about ``hour`` o'clock now (real time): a daemon test running on
+    the real clock queues routine notices there, so quiet hours, checked at the moment of sending,
+    never defer them whatever the time of day the suite runs."""
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    offset = (hour - now.hour + 12) % 24 - 12
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"

@@ -233,14 +233,16 @@ def test_a_confirmed_emergency_needs_no_fallback(reg, smtp):
     assert not [n for n in notices(reg.store, template="notification/victim/escape") if n.channel == "letter"]
 
 
-def test_paused_registration_hears_nothing_until_resumed(reg, smtp):
+def test_paused_registration_hears_nothing_until_resumed_and_then_what_it_missed(reg, smtp):
     N.deliver(reg.admin)
     smtp.messages.clear()
     reg.advocate.send(reg.registration, "pause", for_party=reg.victim)
-    out = N.record_event(reg.officer, reg.case, "released", reg.clock.now(), "")
-    assert out["registrants_notified"] == 0
+    N.record_event(reg.officer, reg.case, "released", reg.clock.now(), "")
     N.deliver(reg.admin)
-    assert smtp.messages == []
+    assert smtp.messages == []  # a pause is "not now"
+    reg.advocate.send(reg.registration, "resume", for_party=reg.victim)
+    N.deliver(reg.admin)
+    assert [m["X-Vcase-Notice"] for m in smtp.to("maria@example.org")], "the release waited for the resume"
 
 
 def test_only_permitted_roles_record_events_and_read_registrations(reg):
@@ -268,10 +270,10 @@ def test_registration_follows_the_case_through_a_transfer(reg, smtp):
     reg.officer.transfer_case(reg.case, officer="olga", time_zone="America/Denver")
     N.deliver(reg.admin)
     smtp.messages.clear()
-    N.record_event(reg.admin.as_user("olga"), reg.case, "released", parse_when("2026-03-02T10:00", "America/Denver"), "")
+    N.record_event(reg.admin.as_user("olga"), reg.case, "released", parse_when("2026-03-02T07:00", "America/Denver"), "")
     N.deliver(reg.admin)
     [mail] = smtp.to("maria@example.org")
-    assert "10:00 MST" in mail.get_content()  # the victim's zone follows the case unless they set their own
+    assert "7:00 MST" in mail.get_content()  # the victim's zone follows the case unless they set their own
 
 
 def test_a_minor_registered_in_their_own_name_is_reached_only_through_their_guardian(agency, smtp, tmp_path):

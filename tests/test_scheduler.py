@@ -22,7 +22,7 @@ from engine import notify_api as N
 from engine.models import AuditEntry, Notice, Party, Process, Timer, Worker
 from engine.scheduler import status, tick
 from tests.conftest import KEY, TESTS
-from tests.support import SmtpSink
+from tests.support import SmtpSink, daytime_zone
 
 ROOT = Path(__file__).parent.parent
 
@@ -168,11 +168,13 @@ def test_two_daemons_drain_10000_timers_each_exactly_once(store, admin, tmp_path
     assert len(shares) == 2 and sum(shares) == 10_000  # both daemons did part of the work
 
 
-def registrants(agency, n: int) -> list[int]:
+def registrants(agency, n: int, time_zone=None) -> list[int]:
+    """``n`` registrants for release, transfer and furlough (in ``time_zone``: a daemon test on the real
+    clock passes ``daytime_zone()``, since quiet hours are checked again when a notice is sent)."""
     ids = []
     for i in range(n):
         party = agency.advocate.add_party(agency.case, "survivor", f"Survivor {i}", email=f"s{i}@example.org",
-                                          channels=("email",))
+                                          channels=("email",), time_zone=time_zone)
         ids.append(N.register(agency.advocate, agency.case, party["id"], "released,transfer,furlough")["process"])
     return ids
 
@@ -182,7 +184,7 @@ def test_sigkill_mid_batch_loses_nothing_and_repeats_carry_the_same_message_id(a
     smtp.delay = 0.01
     smtp.start()
     try:
-        registrants(agency, 40)
+        registrants(agency, 40, daytime_zone())
         for kind in ("released", "transfer", "furlough"):
             N.record_event(agency.officer, agency.case, kind, agency.clock.now(), "")
         with agency.store.read() as s:

@@ -16,7 +16,7 @@ Sources: VINE, Ohio DRC, Washington DOC, DOJ VNS (see ../shared/DOMAIN.md).
 
 from enum import Enum
 
-from engine.definition import SYSTEM, VICTIM, Facts, Notify, Workflow, allow, flag, step, text
+from engine.definition import SYSTEM, VICTIM, Facts, Notify, Workflow, allow, choice, flag, step, text
 from engine.settings import day_counts, minutes, one_of, whole_number
 
 
@@ -52,12 +52,32 @@ def parse_events(value: str) -> list[str]:
 
 
 def known_events(facts: Facts):
+    if facts.data.get("events") and not facts.params.get("events") and facts.params.get(PAUSE_CHOICE):
+        return None  # a change of the pause choice alone keeps the events
     unknown = [e for e in parse_events(facts.params.get("events", "")) if e not in EVENT_TYPES]
     if unknown:
         return f"unknown event type {unknown[0]!r}; choose from: all, {', '.join(EVENT_TYPES)}"
     if not parse_events(facts.params.get("events", "")):
         return "choose at least one event type (or all)"
     return None
+
+
+# A pause is "not now", not "never tell me about a danger": emergencies the registrant chose still go
+# out during a pause unless they chose to have them wait too. Everything else recorded during a
+# pause waits, and goes out when they resume.
+PAUSE_CHOICE = "emergencies_while_paused"
+PAUSE_PARAM = choice(PAUSE_CHOICE, "send", "hold", required=False,
+                     help="during a pause, emergencies are sent at once (send, the default) or wait too (hold)")
+
+
+def choices(facts: Facts) -> dict:
+    """What a registration records: its events, and whether emergencies pass a pause."""
+    out = {}
+    if facts.params.get("events"):
+        out["events"] = parse_events(facts.params["events"])
+    if facts.params.get(PAUSE_CHOICE) or not facts.data.get("events"):  # set when it starts
+        out[PAUSE_CHOICE] = facts.params.get(PAUSE_CHOICE, "send") != "hold"
+    return out
 
 
 def subscribed(event_type: str):
@@ -74,7 +94,7 @@ def written_waiver(facts: Facts):
 
 def _notify_step(event_type: str):
     return step(State.active, f"notify_{event_type}", State.active, by=SYSTEM, guards=(subscribed(event_type),),
-                notify=(Notify(event_type, VICTIM, emergency=event_type in EMERGENCIES),),
+                notify=(Notify(event_type, VICTIM, emergency=event_type in EMERGENCIES),), while_paused=True,
                 help=f"tell the registrant about {event_type.replace('_', ' ')}")
 
 
@@ -93,21 +113,21 @@ WORKFLOW = Workflow(
     finals=frozenset({State.waived.value, State.withdrawn.value}),
     victim_initiated=True,
     start_by=(VICTIM_SIDE,),
-    start_params=(text("events", help="event types, comma-separated, or all"),),
+    start_params=(text("events", help="event types, comma-separated, or all"), PAUSE_PARAM),
     start_guards=(known_events,),
-    start_record=lambda f: {"events": parse_events(f.params["events"])},
+    start_record=choices,
     start_notify=(Notify("registered", VICTIM),),
     readers=frozenset({"advocate", "victim_services", "admin"}),
     steps=(
-        step(State.active, "change_events", State.active, by=VICTIM_SIDE, params=(text("events"),),
-             guards=(known_events,), record=lambda f: {"events": parse_events(f.params["events"])},
-             help="change which events the registrant is told about"),
+        step(State.active, "change_events", State.active, by=VICTIM_SIDE,
+             params=(text("events", required=False), PAUSE_PARAM), guards=(known_events,), record=choices,
+             help="change which events the registrant is told about, or what a pause does to emergencies"),
         step(State.active, "waive", State.waived, by=allow("advocate", "victim_services", side="victim"),
              params=(flag("written_waiver_on_file"),), guards=(written_waiver,),
              help="a written waiver ends all notices"),
         *(_notify_step(t) for t in EVENT_TYPES),
         *(_advance_step(t) for t in WITH_ADVANCE_NOTICE),
-        step(State.active, "notify_correction", State.active, by=SYSTEM,
+        step(State.active, "notify_correction", State.active, by=SYSTEM, while_paused=True,
              notify=(Notify("correction", VICTIM),), help="correct an earlier notice"),
     ),
     # Only custody and supervision events are recorded on a case: a letter is never a case event
@@ -117,6 +137,7 @@ WORKFLOW = Workflow(
     advance={t: f"advance_{t}" for t in WITH_ADVANCE_NOTICE},
     advance_days_setting="notification.advance_days",
     emergencies=EMERGENCIES,
+    emergencies_while_paused=PAUSE_CHOICE,
     pause_by=(VICTIM_SIDE,),
     resume_by=(VICTIM_SIDE,),
     withdraw_by=(VICTIM_SIDE,),
