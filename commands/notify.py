@@ -313,4 +313,6 @@ def notices_deliver(batch):
     from engine import notify_api
 
     result = notify_api.deliver(app(), batch)
-    done(f"Sent {result.sent}, retrying {result.retried}, failed {result.failed}, fallbacks queued {result.fallbacks}.")
+    quiet = f", {result.deferred} waiting out quiet hours" if result.deferred else ""
+    done(f"Sent {result.sent}, retrying {result.retried}, failed {result.failed}, fallbacks queued {result.fallbacks}"
+         f"{quiet}.")

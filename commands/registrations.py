@@ -22,19 +22,26 @@ def registration():
 @click.option("--events", required=True, help="Event types, comma-separated, or 'all'.")
 @click.option("--via", type=VIA, default=None,
               help="How they asked.")
-def registration_add(case_number, for_party, events, via):
+@click.option("--while-paused", type=click.Choice(["send", "hold"]), default=None,
+              help="During a pause, emergencies (escape, recapture) are sent at once (send, the default) or wait too.")
+def registration_add(case_number, for_party, events, via, while_paused):
     """Register a victim-side party for notices about a case.
 
     Channels, language and time zone are the party's own (`vcase party add`).
+    A pause (`vcase process pause ID`) is "not now": routine notices wait
+    and go out on resume, but emergencies the party registered for still go
+    out at once unless they chose `--while-paused hold`. Change the choice
+    later with `vcase process send ID change_events --set emergencies_while_paused=hold`.
 
     \b
     Examples:
       vcase registration add 2026-CR-0042 --for 3 --events all --via phone
       vcase registration add 2026-CR-0042 --for 3 --events release_scheduled,released,escape,letter_held
+      vcase registration add 2026-CR-0042 --for 3 --events all --while-paused hold
     """
     from engine import notify_api
 
-    out = notify_api.register(app(), case_number, for_party, events, via)
+    out = notify_api.register(app(), case_number, for_party, events, via, while_paused)
     done(f"Registration {out['process']} is active ({out['notices']} confirmation notice(s) queued). "
          f"Opt out with `vcase process withdraw {out['process']} --for {for_party}`.")
 

@@ -22,8 +22,11 @@ from engine.permissions import require
 from engine.redact import scrub
 
 
-def register(app, case_number: str, for_party: int, events: str, via: Optional[str] = None) -> dict[str, Any]:
-    return app.start(case_number, "notification", for_party, via, {"events": events})
+def register(app, case_number: str, for_party: int, events: str, via: Optional[str] = None,
+             while_paused: Optional[str] = None) -> dict[str, Any]:
+    """``while_paused``: "send" (the default) or "hold": whether emergencies go out during a pause."""
+    params = {"events": events, **({"emergencies_while_paused": while_paused} if while_paused else {})}
+    return app.start(case_number, "notification", for_party, via, params)
 
 
 def record_event(app, case_number: str, type_: str, at: datetime | str, details: str = "") -> dict[str, Any]:
