@@ -1,7 +1,7 @@
 """Generated data of stated size, in the real schema, shaped like what the engine writes.
 
 One template case is created through the real API (``engine.api.App`` and
-``engine.notify_api``): an officer opens a case, an advocate adds ``per_case``
+``services.notify_api``): an officer opens a case, an advocate adds ``per_case``
 survivors (email) and registers each for notices (a ``notification`` process),
 and the officer records a ``release_scheduled`` event, which arms one advance
 notice timer per registration (the agency setting ``notification.advance_days``
@@ -120,7 +120,7 @@ def t0_for(now: datetime) -> datetime:
 # -- the template, through the API ------------------------------------------------
 
 def seed_template(store, t0: datetime, per_case: int, zone: str = "America/Chicago"):
-    from engine import notify_api as N
+    from services import notify_api as N
     from engine.api import App
     from engine.clock import SimulatedClock
     from engine.records import bootstrap_admin

@@ -462,7 +462,7 @@ def _daytime_zone(now: datetime) -> str:
 
 
 def latency(ctx: Ctx) -> list[Figure]:
-    from engine import notify_api as N
+    from services import notify_api as N
     from engine.api import App
     from engine.db import Store
     from engine.records import bootstrap_admin

@@ -31,7 +31,7 @@ def registration_and_events(admin, clock, say, facts) -> dict:
 
     say.heading("Custody and supervision events")
     hearing = clock.now() + timedelta(days=45)
-    from engine import notify_api
+    from services import notify_api
 
     out = notify_api.record_event(officer, CASE, "parole_hearing", hearing.replace(hour=15, minute=0),
                                   "Parole board hearing, room 2")
@@ -83,7 +83,7 @@ def dialogue_withdrawn(admin, clock, say, facts) -> dict:
 
 
 def letter_held(admin, clock, say, facts) -> dict:
-    from engine import letters
+    from services import letters
 
     officer, vs, pat = admin.as_user("oscar"), admin.as_user("vera"), admin.as_user("pat")
     say.heading("An apology letter: screened, returned once, held")
@@ -100,7 +100,7 @@ def letter_held(admin, clock, say, facts) -> dict:
 
 
 def a_year_passes(admin, clock, say, facts) -> dict:
-    from engine import letters
+    from services import letters
     from engine.channels import files_only
     from engine.scheduler import simulate
 

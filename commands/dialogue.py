@@ -67,7 +67,9 @@ def dialogue_interest(case_number, offender, via):
     Example:
       vcase dialogue interest 2026-CR-0042 --offender 2 --via in_writing
     """
-    out = app().record_interest(case_number, WORKFLOW, offender, via)
+    from services import interest
+
+    out = interest.record(app(), case_number, WORKFLOW, offender, via)
     done(f"Interest {out['interest']} kept on file; nothing was started and no one was told.")
 
 
@@ -81,7 +83,9 @@ def dialogue_interests(case_number, as_json):
     Example:
       vcase dialogue interests 2026-CR-0042
     """
-    rows = [r for r in app().list_interest(case_number) if r["workflow"] == WORKFLOW]
+    from services import interest
+
+    rows = [r for r in interest.list_for_case(app(), case_number) if r["workflow"] == WORKFLOW]
     emit_json(rows) if as_json else table(rows, ["id", "party", "recorded_by", "via", "recorded_at"])
 
 

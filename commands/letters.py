@@ -1,6 +1,6 @@
 """``vcase letter``: the apology letter bank.
 
-Each command is one call to ``engine.letters`` (one transaction). The parole
+Each command is one call to ``services.letters`` (one transaction). The parole
 board is refused by every command before anything is looked up; supervision
 may log a letter for the writer but never read one.
 """
@@ -49,7 +49,7 @@ def letter_submit(case_number, victim, source, for_party, via):
     Example:
       vcase letter submit 2026-CR-0042 --victim 3 --for 1 --file letter.txt --via in_writing
     """
-    from engine import letters
+    from services import letters
 
     out = letters.submit(app(), case_number, victim, for_party, source.read(), via)
     done(f"Letter {out['letter']} submitted for screening (version {out['letter_version']}).")
@@ -74,7 +74,7 @@ def letter_review(letter_id, begin, accept, checks, reasons, note):
                                      --check contact_details,preaching,revictimizing
       vcase letter review 7 --return blame --return contact --note "Leave out the request to meet."
     """
-    from engine import letters
+    from services import letters
 
     returning = bool(reasons) or note is not None
     if [begin, accept, returning].count(True) != 1:
@@ -107,7 +107,7 @@ def letter_resubmit(letter_id, source, for_party, via):
     Example:
       vcase letter resubmit 7 --for 1 --file letter-v2.txt
     """
-    from engine import letters
+    from services import letters
 
     out = letters.send(app(), letter_id, "resubmit", for_party, via, document=source.read())
     done(f"Letter {letter_id}: revision submitted for screening (version {out['letter_version']}).")
@@ -125,7 +125,7 @@ def letter_request(letter_id, for_party, via):
     Example:
       vcase letter request 7 --for 3 --via phone
     """
-    from engine import letters
+    from services import letters
 
     letters.send(app(), letter_id, "request", for_party, via)
     done(f"Letter {letter_id} requested. Check the recipient's identity, then "
@@ -143,7 +143,7 @@ def letter_defer(letter_id, for_party, via):
     Example:
       vcase letter defer 7 --for 3 --via phone
     """
-    from engine import letters
+    from services import letters
 
     letters.send(app(), letter_id, "defer", for_party, via)
     done(f"Letter {letter_id} stays in the bank.")
@@ -165,7 +165,7 @@ def letter_release(letter_id, identity_checked, method, tell_writer):
     Example:
       vcase letter release 7 --identity-checked --method read_by_facilitator
     """
-    from engine import letters
+    from services import letters
 
     out = letters.send(app(), letter_id, "release", params={"identity_checked": identity_checked, "method": method,
                                                             "tell_writer": tell_writer})
@@ -185,7 +185,7 @@ def letter_decline(letter_id, for_party, via):
     Example:
       vcase letter decline 7 --for 3 --via phone
     """
-    from engine import letters
+    from services import letters
 
     letters.send(app(), letter_id, "decline", for_party, via)
     done(f"Letter {letter_id} declined; it will not be offered again.")
@@ -202,7 +202,7 @@ def letter_withdraw(letter_id, for_party, reason):
     Example:
       vcase letter withdraw 7 --for 1
     """
-    from engine import letters
+    from services import letters
 
     letters.send(app(), letter_id, "withdraw", for_party, params={"reason": reason} if reason else {})
     done(f"Letter {letter_id} withdrawn.")
@@ -220,7 +220,7 @@ def letter_show(letter_id, with_text, version, as_json):
     Example:
       vcase letter show 7 --text
     """
-    from engine import letters
+    from services import letters
 
     if version is not None and not with_text:
         raise click.UsageError("--version goes with --text")
@@ -246,7 +246,7 @@ def letter_list(case_number, as_json):
     Example:
       vcase letter list 2026-CR-0042 --json
     """
-    from engine import letters
+    from services import letters
 
     rows = letters.list_for_case(app(), case_number)
     emit_json(rows) if as_json else table(rows, ["id", "state", "versions", "started_at", "updated_at"])

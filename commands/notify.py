@@ -41,7 +41,7 @@ def event_record(case_number, event_type, at, details):
       vcase event record 2026-CR-0042 escape --at 2027-01-03T02:40
       vcase event record 2026-CR-0042 escape --at 2026-11-01T01:30-05:00   # the first 01:30 of a fall-back night
     """
-    from engine import notify_api
+    from services import notify_api
 
     out = notify_api.record_event(app(), case_number, event_type, at, details)
     held = f"; {out['held_for_review']} held for review (mass-change guard)" if out["held_for_review"] else ""
@@ -64,7 +64,7 @@ def event_correct(case_event_id, at, details, cancel):
       vcase event correct 17 --at 2027-04-16T10:00
       vcase event correct 17 --cancel
     """
-    from engine import notify_api
+    from services import notify_api
 
     out = notify_api.correct_event(app(), case_event_id, at, details, cancel)
     now_at = "" if cancel else f" (now event {out['case_event']}, at {out['at']})"
@@ -82,7 +82,7 @@ def event_list(case_number, as_json):
     Example:
       vcase event list 2026-CR-0042 --json
     """
-    from engine import notify_api
+    from services import notify_api
 
     rows = notify_api.list_events(app(), case_number)
     emit_json(rows) if as_json else table(rows, ["id", "type", "at", "status", "corrects", "details", "recorded_by"])
@@ -108,7 +108,7 @@ def notices_list(case_number, status, process_id, limit, as_json):
       vcase notices list --case 2026-CR-0042
       vcase notices list --status failed --json
     """
-    from engine import notify_api
+    from services import notify_api
 
     rows = notify_api.list_notices(app(), case_number, status, process_id, limit)
     emit_json(rows) if as_json else table(rows, NOTICE_COLUMNS)
@@ -124,7 +124,7 @@ def notices_show(notice_id, as_json):
     Example:
       vcase notices show 42
     """
-    from engine import notify_api
+    from services import notify_api
 
     out = notify_api.show_notice(app(), notice_id)
     if as_json:
@@ -144,14 +144,14 @@ def notices_confirm(notice_id):
     Example:
       vcase notices confirm 42
     """
-    from engine import notify_api
+    from services import notify_api
 
     notify_api.confirm(app(), notice_id)
     done(f"Notice {notice_id} confirmed.")
 
 
 def _selection(ids=(), case_number=None, event_id=None, event_type=None, since=None, everything=False):
-    from engine.review import Selection
+    from services.review import Selection
 
     return Selection(tuple(ids), case_number, event_id, event_type, since, everything)
 
@@ -188,7 +188,7 @@ def notices_held(case_number, event_id, event_type, since, by_event, limit, offs
       vcase notices held --type released --limit 50 --offset 50
       vcase notices held --event 17 --json
     """
-    from engine import notify_api
+    from services import notify_api
 
     selection = _selection((), case_number, event_id, event_type, since)
     if by_event:
@@ -207,7 +207,7 @@ def notices_held(case_number, event_id, event_type, since, by_event, limit, offs
 
 def _review(ids, case_number, event_id, event_type, since, everything, yes, release, reason=None):
     """Count first, ask, then decide with the count confirmed (refused if it changed meanwhile)."""
-    from engine import notify_api
+    from services import notify_api
 
     if ids and (case_number or event_id or event_type or since or everything):
         raise click.UsageError("give notice ids or filters, not both")
@@ -283,7 +283,7 @@ def notices_preview(template, party_id, channel, at, as_json):
     Example:
       vcase notices preview notification/victim/released --party 3 --channel sms --at 2027-04-15T10:00
     """
-    from engine import notify_api
+    from services import notify_api
 
     out = notify_api.preview(app(), template, party_id, channel, at)
     if as_json:
@@ -310,7 +310,7 @@ def notices_deliver(batch):
     Example:
       VCASE_SMTP_HOST=mail.agency.example vcase notices deliver
     """
-    from engine import notify_api
+    from services import notify_api
 
     result = notify_api.deliver(app(), batch)
     quiet = f", {result.deferred} waiting out quiet hours" if result.deferred else ""

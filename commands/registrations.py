@@ -39,7 +39,7 @@ def registration_add(case_number, for_party, events, via, while_paused):
       vcase registration add 2026-CR-0042 --for 3 --events release_scheduled,released,escape,letter_held
       vcase registration add 2026-CR-0042 --for 3 --events all --while-paused hold
     """
-    from engine import notify_api
+    from services import notify_api
 
     out = notify_api.register(app(), case_number, for_party, events, via, while_paused)
     done(f"Registration {out['process']} is active ({out['notices']} confirmation notice(s) queued). "
@@ -98,7 +98,7 @@ def registration_import(file, via, dry_run, as_json):
       vcase registration import victims.csv --dry-run
       vcase registration import victims.csv --via in_writing
     """
-    from engine import registrations
+    from services import registrations
 
     data = file.read(registrations.MAX_BYTES + 1)
     try:
@@ -163,7 +163,7 @@ def registration_list(case_number, case_option, state, event, language, channel,
       vcase registration list --state active --event escape --channel sms
       vcase registration list --language es --limit 50 --offset 50 --json
     """
-    from engine import registrations
+    from services import registrations
 
     if case_number and case_option and case_number != case_option:
         raise click.UsageError("give the case once: CASE_NUMBER or --case")

@@ -187,21 +187,6 @@ class App:
                                 expected_version=expected_version)
             return _outcome(out)
 
-    def record_interest(self, case_number: str, workflow: str, for_party: int, via: Optional[str] = None) -> dict[str, Any]:
-        """The person under supervision asked for a process only the victim may start: kept on file."""
-        from engine import interest
-
-        with self.store.write() as s:
-            row = interest.record_interest(s, self._actor(s, for_party, via), case_number, workflow, self.now(),
-                                           self.registry)
-            return {"interest": row.id, "case_number": case_number, "workflow": workflow}
-
-    def list_interest(self, case_number: str) -> list[dict[str, Any]]:
-        from engine import interest
-
-        with self.store.read() as s:
-            return interest.list_interest(s, self._actor(s), case_number)
-
     def read_document(self, process_id: int, kind: str, version: Optional[int] = None) -> dict[str, Any]:
         """A process's text (a letter), for roles that may read the process; the read is audited."""
         from engine import documents

@@ -94,7 +94,7 @@ class Recipient:
 
     kind: str  # initiator | offender | officer | staff_fact | party_fact
     fact: Optional[str] = None
-    registration: Optional[str] = None  # party_fact: only parties registered for this event type
+    registration: Optional["Subscription"] = None  # party_fact: only parties subscribed to this
 
     @property
     def audience(self) -> str:
@@ -110,12 +110,23 @@ def assigned(fact: str) -> Recipient:
     return Recipient("staff_fact", fact)
 
 
-def party_fact(fact: str, *, requires_registration: Optional[str] = None) -> Recipient:
+@dataclass(frozen=True)
+class Subscription:
+    """An opt-in held by another process: a party counts as subscribed to ``topic`` when they started
+    a live, unpaused process of ``workflow`` on the case whose fact ``fact`` lists ``topic`` (a
+    notification registration listing ``letter_held``)."""
+
+    workflow: str
+    fact: str
+    topic: str
+
+
+def party_fact(fact: str, *, requires: Optional[Subscription] = None) -> Recipient:
     """The victim-side party whose id the process fact ``fact`` holds, and those who represent
     them (a guardian, next of kin); a minor or deceased party is reached only through those.
-    With ``requires_registration``, only whoever has an active registration on the case for
-    that event type: nobody else is told anything."""
-    return Recipient("party_fact", fact, requires_registration)
+    With ``requires``, only whoever holds that subscription on the case: nobody else is told
+    anything."""
+    return Recipient("party_fact", fact, requires)
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,19 @@ def confirm(session: Session, actor: Actor, notice_id: int, now: datetime) -> No
     audit.append(session, at=now, actor=actor, action="notice.confirm", case_id=notice.case_id,
                  process_id=notice.process_id, detail={"notice": notice.id})
     return notice
+
+
+def deliver_pass(app, batch: int = 50, worker: str = "", progress=None, via=None) -> DeliveryResult:
+    """Fall back on emergencies nobody confirmed in time, then send everything due now (through
+    ``via``, a channel map, or the channels the environment configures)."""
+    from engine import settings as settings_mod
+    from engine.channels import from_environment
+
+    with app.store.write() as s:
+        policy = settings_mod.load(s, app.registry)
+        window = timedelta(hours=float(policy["notices.confirm_window_hours"]))
+        fallbacks = fall_back_unconfirmed(s, app.store.vault, app.now(), window, policy)
+    result = deliver_due(app.store, app.registry, via or from_environment(app.outbox), app.now(), batch, worker,
+                         progress)
+    result.fallbacks += fallbacks
+    return result

@@ -24,7 +24,7 @@ from engine.crypto import Vault
 from engine.definition import PAUSED, Notify
 from engine.errors import InvalidInput, NotFound
 from engine.models import Case, CaseEvent, Notice, Party, Process, Staff
-from engine.records import offender_party, staff_by_login
+from engine.records import offender_party, reached_through, staff_by_login, subscribed
 
 UNSENT = ("queued", "held")
 
@@ -71,8 +71,6 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
     """(party or staff row, channels) for each recipient of ``spec``."""
     kind = spec.to.kind
     if kind == "initiator":
-        from engine.letters import reached_through
-
         party = session.get(Party, process.initiator_party_id) if process.initiator_party_id else None
         if party is None:
             return []
@@ -82,11 +80,9 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
     if kind == "offender":
         return [(offender_party(session, case.id), ["letter"])]
     if kind == "party_fact":
-        from engine.letters import registered_for, reached_through
-
         parties = reached_through(session, case.id, (process.data or {}).get(spec.to.fact or ""))
         if spec.to.registration:
-            parties = [p for p in parties if registered_for(session, case.id, p.id, spec.to.registration)]
+            parties = [p for p in parties if subscribed(session, case.id, p.id, spec.to.registration)]
         return [(p, _party_channels(p, spec.emergency)) for p in parties]
     if kind == "officer":
         staff = [session.get(Staff, case.officer_id)]

@@ -40,6 +40,9 @@ COMMANDS: dict[str, frozenset[str]] = {
     "notice.confirm": frozenset({"advocate", "victim_services", "admin"}),
     "scheduler.status": frozenset({"admin", "victim_services", "officer"}),
     "settings.set": frozenset({"admin"}),
+    # Interest on file: a request for a victim-initiated process from someone who may not start it.
+    "interest.record": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
+    "interest.read": frozenset({"advocate", "victim_services", "admin"}),
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -62,6 +65,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "notice.confirm": ("confirm that a notice was received", "vcase notices confirm"),
     "scheduler.status": ("see the scheduler's status", "vcase scheduler status"),
     "settings.set": ("change agency settings", "vcase settings set"),
+    "interest.record": ("keep a request from the person under supervision on file", "vcase dialogue interest"),
+    "interest.read": ("read requests kept on file", "vcase dialogue interests"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",

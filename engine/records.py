@@ -27,7 +27,8 @@ from engine import audit
 from engine.clock import from_db, zone
 from engine.crypto import Vault
 from engine.errors import InvalidInput, NotFound, NotPermitted
-from engine.models import CHANNELS, LANGUAGES, ROLES, VICTIM_SIDE_KINDS, Case, Party, ProtectiveOrder, Staff
+from engine.definition import PAUSED
+from engine.models import CHANNELS, LANGUAGES, ROLES, VICTIM_SIDE_KINDS, Case, Party, Process, ProtectiveOrder, Staff
 from engine.permissions import Actor, require
 
 VICTIM_READERS = frozenset({"advocate", "victim_services", "facilitator", "admin", "officer"})
@@ -397,3 +398,27 @@ def offender_party(session: Session, case_id: int) -> Party:
     if party is None:  # the schema has no way to express "exactly one"; open_case creates it
         raise NotPermitted(f"case {case_id} has no supervised person on record")
     return party
+
+
+def subscribed(session: Session, case_id: int, party_id: int, sub) -> bool:
+    """True if the party started a live, unpaused process of ``sub.workflow`` on the case whose fact
+    ``sub.fact`` lists ``sub.topic`` (``engine.definition.Subscription``)."""
+    live = session.execute(select(Process).where(
+        Process.case_id == case_id, Process.workflow == sub.workflow, Process.initiator_party_id == party_id,
+        Process.terminal.is_(False), Process.state != PAUSED)).scalars()
+    return any(sub.topic in ((p.data or {}).get(sub.fact) or ()) for p in live)
+
+
+def reached_through(session: Session, case_id: int, party_id: Any) -> list[Party]:
+    """The victim-side party ``party_id`` and the parties who represent them (guardian, next of
+    kin); a minor or deceased party is reached only through their representatives."""
+    try:
+        party = session.get(Party, int(party_id))
+    except (TypeError, ValueError):
+        return []
+    if party is None or party.case_id != case_id or party.side != "victim":
+        return []
+    representatives = session.execute(select(Party).where(
+        Party.case_id == case_id, Party.represents_id == party.id, Party.side == "victim").order_by(Party.id)).scalars()
+    reached = [] if party.is_minor or party.is_deceased else [party]
+    return reached + [p for p in representatives if not p.is_minor and not p.is_deceased]

@@ -51,7 +51,7 @@ class TickResult:
 def tick(app, worker: str = "", batch: int = 500, stop: Optional[threading.Event] = None,
          progress: Optional[Callable[[str, int], None]] = None, beat: str = "running") -> TickResult:
     """One pass: due timers, then due notices, in bounded batches; stops between batches when asked."""
-    from engine import notify_api
+    from engine.delivery import deliver_pass
     from engine.firing import fire_batch
 
     result = TickResult()
@@ -66,7 +66,7 @@ def tick(app, worker: str = "", batch: int = 500, stop: Optional[threading.Event
         if fired.fired + fired.skipped < batch:
             break
     if not (stop and stop.is_set()):
-        delivered = notify_api.deliver(app, batch=min(batch, 50), worker=worker,
+        delivered = deliver_pass(app, batch=min(batch, 50), worker=worker,
                                        progress=(lambda n: progress("notices", n)) if progress else None)
         result.sent, result.retried, result.failed = delivered.sent, delivered.retried, delivered.failed
     if worker and (result.fired or result.skipped or result.sent or result.retried or result.failed
@@ -88,7 +88,7 @@ def simulate(app, until: datetime, via=None) -> TickResult:
     """Run a simulated clock forward to ``until`` doing the daemon's work at each moment something
     falls due (a timer, or a notice's earliest send time), in order: for the demo and previews.
     ``via``: the channels to send through (the environment's if None)."""
-    from engine import notify_api
+    from engine.delivery import deliver_pass
     from engine.firing import fire_due
     from engine.timers import next_due
 
@@ -102,7 +102,7 @@ def simulate(app, until: datetime, via=None) -> TickResult:
             return total
         app.clock.set(max(min(moments), app.now()))
         fired = fire_due(app.store, app.registry, app.now())
-        sent = notify_api.deliver(app, via=via)
+        sent = deliver_pass(app, via=via)
         total.fired, total.skipped = total.fired + fired.fired, total.skipped + fired.skipped
         total.sent, total.retried, total.failed = (total.sent + sent.sent, total.retried + sent.retried,
                                                    total.failed + sent.failed)

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from engine.clock import from_db
-from engine.interest import READERS as INTEREST_READERS
 from engine.models import AuditEntry, Notice, Process, Timer
 from engine.permissions import Actor, require
 from engine.permissions import COMMANDS
@@ -23,7 +22,7 @@ from engine.registry import Registry
 # Case-level entries some roles may not see at all: who each action is shown to. A victim's details
 # go to victim-facing roles; a request for a restorative process from the person under supervision
 # (interest on file) only to victim services, never to supervision or parole.
-RESTRICTED_ACTIONS = {"party.add": VICTIM_READERS, "interest.record": INTEREST_READERS}
+RESTRICTED_ACTIONS = {"party.add": VICTIM_READERS, "interest.record": COMMANDS["interest.read"]}
 
 
 def timeline(session: Session, registry: Registry, actor: Actor, case_number: str, limit: int = 500) -> dict[str, Any]:

@@ -204,3 +204,28 @@ def run(store, admin, monkeypatch, tmp_path):
         return code, stdout, stderr
 
     return invoke
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    """A real SMTP server on loopback, and the environment pointing vcase at it."""
+    from tests.support import SmtpSink
+
+    sink = SmtpSink().start()
+    monkeypatch.setenv("VCASE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("VCASE_SMTP_PORT", str(sink.port))
+    monkeypatch.setenv("VCASE_SMTP_FROM", "notices@doc.example")
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def reg(agency, tmp_path):
+    """The Spanish-speaking victim (email then SMS) registered for everything."""
+    from services import notify_api
+
+    for app in (agency.admin, agency.officer, agency.advocate, agency.vs):
+        app.outbox = tmp_path / "outbox"
+    out = notify_api.register(agency.advocate, agency.case, agency.victim, "all,letter_held", "phone")
+    agency.registration = out["process"]
+    return agency

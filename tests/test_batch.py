@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import audit, letters
-from engine import notify_api as N
+from services import notify_api as N
 from engine.clock import SimulatedClock
 from engine.db import Store
 from engine.firing import fire_due

@@ -214,7 +214,9 @@ def test_a_deadlock_between_two_writers_is_a_conflict_not_busy(store, agency):
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(type(r).__name__ if r != "ok" else r for r in results.values()) == ["Conflict", "ok"], results
+
+    # a Transient (a kind of Conflict): nobody's fault, so the engine may try again where only it raced
+    assert sorted(type(r).__name__ if r != "ok" else r for r in results.values()) == ["Transient", "ok"], results
 
 
 @ONLY_POSTGRES

@@ -9,7 +9,7 @@ import signal
 
 from sqlalchemy import func, select
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.models import AuditEntry, Notice, Timer
 from tests.support import SmtpSink, daytime_zone
 from tests.test_scheduler import count, daemon_env, registrants, start_daemon, wait_for

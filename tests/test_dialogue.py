@@ -17,7 +17,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.clock import parse_when
 from engine.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
-from engine.interest import list_interest, record_interest
+from services.interest import list_interest, record_interest
 from engine.models import AuditEntry, Interest, Notice, Process, Timer
 from engine.permissions import SYSTEM, resolve
 from tests.support import dump

@@ -18,7 +18,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from engine import letters
+from services import letters
 from tests.support import dump
 from tests.test_cli import LEAVES
 

@@ -154,7 +154,7 @@ class Dialogues(RuleBasedStateMachine):
 
     @rule(by=st.sampled_from(["officer", "vs", "parole"]), body=st.sampled_from(["I am sorry.", "{{ 7*7 }} sorry"]))
     def submit_letter(self, by, body):
-        from engine import letters
+        from services import letters
 
         def go():
             out = letters.submit(getattr(self.agency, by), CASE, self.agency.victim, self.agency.offender, body,
@@ -187,7 +187,7 @@ class Dialogues(RuleBasedStateMachine):
     @rule(kind=st.sampled_from(["released", "escape", "transfer", "parole_hearing", "letter_held"]),
           days=st.integers(-5, 60), by=st.sampled_from(["officer", "vs", "parole"]))
     def custody_event(self, kind, days, by):
-        from engine import notify_api
+        from services import notify_api
 
         self._try(lambda: notify_api.record_event(getattr(self.agency, by), CASE, kind,
                                                   self.agency.clock.now() + timedelta(days=days), "Cook County"))
@@ -203,7 +203,7 @@ class Dialogues(RuleBasedStateMachine):
 
     @rule()
     def deliver(self):
-        from engine import notify_api
+        from services import notify_api
 
         self.steps += 1
         notify_api.deliver(self.agency.admin, via=files_only(self.folder / "outbox"))

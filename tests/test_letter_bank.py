@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 import pytest
 from sqlalchemy import select, text
 
-from engine import letters, runtime
+from services import letters, runtime
 from engine.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from engine.models import AuditEntry, Case, Document, Notice, Timer
 from engine.permissions import SYSTEM
@@ -685,7 +685,7 @@ def test_every_read_of_the_text_is_audited(agency):
 @pytest.mark.parametrize("who", ["officer", "vs", "admin"])
 def test_a_letter_is_never_a_case_event(agency, who):
     """Case events are what supervision and parole read: no one can record a letter as one."""
-    from engine import notify_api
+    from services import notify_api
 
     register_for_letters(agency, agency.victim, "process")
     before = dump(agency.store)

@@ -15,11 +15,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.clock import parse_when
 from engine.errors import Conflict, InvalidInput, NotPermitted
 from engine.models import CaseEvent, Notice, Timer
-from engine.review import Selection
+from services.review import Selection
 from tests.support import dump
 
 TZ = "America/Chicago"

@@ -102,7 +102,7 @@ def test_refusals_list_only_what_the_actor_may_do(agency):
 
 
 def test_a_letter_refusal_never_offers_review_retention(agency):
-    from engine import letters
+    from services import letters
 
     pid = drive(agency, "requested")
     letter = letters.submit(agency.officer, CASE, agency.victim, agency.offender, "I am sorry.", "in_writing")["letter"]

@@ -11,33 +11,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.clock import parse_when
 from engine.errors import NotAllowed, NotPermitted
 from engine.models import Notice
-from tests.support import SmtpSink, dump
+from tests.support import dump
 
 TZ = "America/Chicago"
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    sink = SmtpSink().start()
-    monkeypatch.setenv("VCASE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("VCASE_SMTP_PORT", str(sink.port))
-    monkeypatch.setenv("VCASE_SMTP_FROM", "notices@doc.example")
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def reg(agency, tmp_path):
-    """The Spanish-speaking victim (email then SMS) registered for everything."""
-    for app in (agency.admin, agency.officer, agency.advocate, agency.vs):
-        app.outbox = tmp_path / "outbox"
-    out = N.register(agency.advocate, agency.case, agency.victim, "all,letter_held", "phone")
-    agency.registration = out["process"]
-    return agency
 
 
 def notices(store, **where):

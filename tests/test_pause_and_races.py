@@ -10,10 +10,10 @@ import time
 import pytest
 from sqlalchemy import text
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.errors import InvalidInput
 from tests.support import dump
-from tests.test_notification import notices, reg, smtp  # noqa: F401 (fixtures)
+from tests.test_notification import notices
 
 
 def _start(reg, smtp):

@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import pytest
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.clock import from_db, parse_when, zone
-from engine.review import Selection
-from tests.test_notification import notices, reg, smtp  # noqa: F401 (fixtures)
+from services.review import Selection
+from tests.test_notification import notices
 
 TZ = "America/Chicago"
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from engine import registrations, runtime
+from services import registrations, runtime
 from engine.errors import NotPermitted
 from tests.support import dump
 

@@ -22,7 +22,8 @@ from tests.support import dump
 CASE = "2026-CR-0001"
 LOGIN = {"officer": "oscar", "advocate": "avery", "victim_services": "vera", "facilitator": "fay",
          "parole_board": "pat", "admin": "ada"}
-ENGINE = Path(__file__).resolve().parent.parent / "engine"
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = [ROOT / "engine", ROOT / "services"]  # every layer that checks a permission
 
 
 def invocations(agency) -> dict[str, list[str]]:
@@ -43,12 +44,14 @@ def invocations(agency) -> dict[str, list[str]]:
         "notice.confirm": ["notices", "confirm", "1"],
         "scheduler.status": ["scheduler", "status"],
         "settings.set": ["settings", "set", "agency.name", "Victim Services"],
+        "interest.record": ["dialogue", "interest", CASE, "--offender", str(agency.offender), "--via", "in_writing"],
+        "interest.read": ["dialogue", "interests", CASE],
     }
 
 
 def test_every_required_permission_is_in_the_table_and_every_key_is_used():
     used = set()
-    for path in ENGINE.rglob("*.py"):
+    for path in (p for layer in LAYERS for p in layer.rglob("*.py")):
         used |= set(re.findall(r'require\(.*?"([a-z_]+\.[a-z_]+)"\)', path.read_text()))
     assert used == set(COMMANDS), f"in code but not in COMMANDS: {used - set(COMMANDS)}; unused: {set(COMMANDS) - used}"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.models import AuditEntry, Notice, Party, Process, Timer, Worker
 from engine.scheduler import status, tick
 from tests.conftest import KEY, TESTS

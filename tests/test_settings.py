@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine import settings as S
 from engine.models import Setting
 from engine.registry import default

@@ -15,7 +15,7 @@ from datetime import timedelta
 import click
 import pytest
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.clock import parse_when
 from tests.support import dump
 from tests.test_cli import LEAVES

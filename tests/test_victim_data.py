@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import notify_api as N
+from services import notify_api as N
 from engine.channels import DeliveryFailed, EmailChannel, LetterChannel, Outgoing, SmsChannel, files_only
 from engine.models import Notice
 from engine.redact import scrub
@@ -40,16 +40,6 @@ REPLY = (f"550 5.1.1 <{ADDRESS}>: Recipient address rejected: {NAME} ({ADDRESS.u
 def leaks(text: str) -> list[str]:
     low = text.lower()
     return [p for p in PARTS if p in low] + (["phone"] if re.search(r"555\D?0199", text) else [])
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    sink = SmtpSink().start()
-    monkeypatch.setenv("VCASE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("VCASE_SMTP_PORT", str(sink.port))
-    monkeypatch.setenv("VCASE_SMTP_FROM", "notices@doc.example")
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@
 
 Only the victim side starts it (victim, guardian, next of kin, through an
 advocate or victim services). A request from the person under supervision is
-kept on file with ``engine.interest`` and starts nothing. The offender is not
+kept on file with ``services.interest`` and starts nothing. The offender is not
 approached while the case is flagged for intimate partner violence or has an
 active protective / no-contact order, until victim services records an
 approved safety assessment; ``dialogue.ipv_policy=refuse`` refuses such cases

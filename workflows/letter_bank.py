@@ -44,7 +44,7 @@ from enum import Enum
 from typing import Any, Mapping, Optional
 
 from engine.definition import (
-    OFFENDER, SYSTEM, Facts, Notify, Workflow, after, allow, choice, flag, party_fact, step, text,
+    OFFENDER, SYSTEM, Facts, Notify, Subscription, Workflow, after, allow, choice, flag, party_fact, step, text,
 )
 from engine.settings import days, one_of
 
@@ -258,7 +258,8 @@ def record_kept(f: Facts):
     return {"retention_reviewed_on": f.now.isoformat()}
 
 
-TO_VICTIM_IF_REGISTERED = party_fact("victim", requires_registration="letter_held")
+# Opt-in only: told a letter is held only if registered for it (a notification registration listing letter_held).
+TO_VICTIM_IF_REGISTERED = party_fact("victim", requires=Subscription("notification", "events", "letter_held"))
 
 STEPS = (
     step(S.submitted, "begin_review", S.in_review, by=REVIEWER, help="take the letter up for screening"),

@@ -1,8 +1,4 @@
-"""The letter bank's operations, and two generic helpers the outbox uses.
-
-Generic (no letter rules in them):
-- ``registered_for``: has a victim-side party opted in to an event type on a case?
-- ``reached_through``: who a notice "to party P" reaches (P, and whoever represents them).
+"""The letter bank's operations.
 
 Operations: each takes the ``App`` and is one transaction, like the methods of
 ``engine.api.App``. Each refuses a role that has no part in the letter bank
@@ -17,46 +13,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from engine import documents, processes, runtime
 from engine.clock import from_db
 from engine.definition import SYSTEM_ROLE, Workflow
 from engine.errors import NotAllowed, NotFound, NotPermitted
-from engine.models import Party, Process
+from engine.models import Process
 from engine.permissions import Actor, resolve
 
 WORKFLOW = "letter_bank"
 KIND = "letter"
-REGISTRATION_WORKFLOW = "notification"  # registrations made with `vcase registration add` are its processes
 
 
 # -- generic helpers -------------------------------------------------------------------
-
-def registered_for(session: Session, case_id: int, party_id: int, event_type: str) -> bool:
-    """True if the party has a live (not paused) notification registration on the case that
-    lists ``event_type``."""
-    live = session.execute(select(Process).where(
-        Process.case_id == case_id, Process.workflow == REGISTRATION_WORKFLOW, Process.initiator_party_id == party_id,
-        Process.terminal.is_(False), Process.state != "paused")).scalars()
-    return any(event_type in ((p.data or {}).get("events") or ()) for p in live)
-
-
-def reached_through(session: Session, case_id: int, party_id: Any) -> list[Party]:
-    """The victim-side party ``party_id`` and the parties who represent them (guardian, next of
-    kin); a minor or deceased party is reached only through their representatives."""
-    try:
-        party = session.get(Party, int(party_id))
-    except (TypeError, ValueError):
-        return []
-    if party is None or party.case_id != case_id or party.side != "victim":
-        return []
-    representatives = session.execute(select(Party).where(
-        Party.case_id == case_id, Party.represents_id == party.id, Party.side == "victim").order_by(Party.id)).scalars()
-    reached = [] if party.is_minor or party.is_deceased else [party]
-    return reached + [p for p in representatives if not p.is_minor and not p.is_deceased]
-
 
 def involved_roles(wf: Workflow) -> frozenset[str]:
     """Every staff role a definition gives any part: its readers and whoever may send an event."""
@@ -167,5 +137,5 @@ def list_for_case(app, case_number: str) -> list[dict[str, Any]]:
         return rows
 
 
-__all__ = ["registered_for", "reached_through", "involved_roles", "submit", "send", "show", "read_text",
+__all__ = ["involved_roles", "submit", "send", "show", "read_text",
            "list_for_case"]

@@ -15,7 +15,7 @@ A row whose name is already a victim-side party on its case (or an earlier
 row's, on the same case) is refused, never skipped: importing the same list
 twice must not register anyone twice, and a namesake needs a person's look.
 
-Kept beside ``engine.notify_api``; each public function takes the ``App``
+Kept beside ``services.notify_api``; each public function takes the ``App``
 and is one transaction.
 """
 

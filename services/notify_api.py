@@ -7,13 +7,14 @@ Each function takes the ``App`` and is one transaction, like the methods of
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
 
-from engine import case_events, delivery, outbox, records
-from engine import review as review_mod
+from engine import delivery, outbox, records
+from services import case_events
+from services import review as review_mod
 from engine import settings as settings_mod
 from engine.clock import from_db
 from engine.errors import NotFound
@@ -132,22 +133,9 @@ def preview(app, template: str, party_id: int, channel: str, at: Optional[str] =
                               settings_mod.load(s, app.registry), at)
 
 
-def channels(app) -> dict[str, object]:
-    from engine.channels import from_environment
-
-    return from_environment(app.outbox)
-
-
 def deliver(app, batch: int = 50, worker: str = "", progress=None, via=None) -> delivery.DeliveryResult:
-    """Fall back on emergencies nobody confirmed in time, then send everything due now (through
-    ``via``, a channel map, or the channels the environment configures)."""
-    with app.store.write() as s:
-        policy = settings_mod.load(s, app.registry)
-        window = timedelta(hours=float(policy["notices.confirm_window_hours"]))
-        fallbacks = delivery.fall_back_unconfirmed(s, app.store.vault, app.now(), window, policy)
-    result = delivery.deliver_due(app.store, app.registry, via or channels(app), app.now(), batch, worker, progress)
-    result.fallbacks += fallbacks
-    return result
+    """Send everything due now (the scheduler's delivery pass, ``engine.delivery.deliver_pass``)."""
+    return delivery.deliver_pass(app, batch, worker, progress, via)
 
 
 __all__ = ["register", "record_event", "correct_event", "list_events", "list_notices", "show_notice", "confirm",

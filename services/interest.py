@@ -19,19 +19,16 @@ from engine import audit
 from engine.clock import from_db, require_utc
 from engine.errors import InvalidInput, NotPermitted
 from engine.models import Interest
-from engine.permissions import Actor
+from engine.permissions import Actor, require
 from engine.records import case_by_number
 
-RECORDERS = frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"})
-READERS = frozenset({"advocate", "victim_services", "admin"})
 
 
 def record_interest(session: Session, actor: Actor, case_number: str, workflow: str, now: datetime,
                     registry=None) -> Interest:
     """Keep the supervised person's request for ``workflow`` on file; nothing else happens."""
     now = require_utc(now, "now")
-    if actor.role not in RECORDERS:
-        raise NotPermitted(f"{actor.role} is not permitted to record interest (allowed: {', '.join(sorted(RECORDERS))})")
+    require(actor, "interest.record")
     if actor.party_side != "offender":
         raise NotPermitted("interest on file is recorded for the person under supervision: act --for that party")
     case = case_by_number(session, case_number)
@@ -49,8 +46,7 @@ def record_interest(session: Session, actor: Actor, case_number: str, workflow: 
 
 def list_interest(session: Session, actor: Actor, case_number: str) -> list[dict[str, Any]]:
     """The interest on file for a case, for victim-services roles only."""
-    if actor.role not in READERS:
-        raise NotPermitted(f"{actor.role} is not permitted to read interest on file (allowed: {', '.join(sorted(READERS))})")
+    require(actor, "interest.read")
     case = case_by_number(session, case_number)
     rows = session.execute(select(Interest).where(Interest.case_id == case.id).order_by(Interest.id)).scalars()
     return [
@@ -67,3 +63,15 @@ def _known_workflow(workflow: str, registry: Optional[Any]) -> None:
     if not wf.victim_initiated:
         raise InvalidInput(f"{workflow} is not victim-initiated; interest on file is kept only for processes "
                            "that the victim alone may start")
+
+
+def record(app, case_number: str, workflow: str, for_party: int, via: Optional[str] = None) -> dict[str, Any]:
+    """The person under supervision asked for a process only the victim may start: kept on file."""
+    with app.store.write() as s:
+        row = record_interest(s, app._actor(s, for_party, via), case_number, workflow, app.now(), app.registry)
+        return {"interest": row.id, "case_number": case_number, "workflow": workflow}
+
+
+def list_for_case(app, case_number: str) -> list[dict[str, Any]]:
+    with app.store.read() as s:
+        return list_interest(s, app._actor(s), case_number)
