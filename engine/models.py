@@ -38,7 +38,14 @@ CHANNELS = ("email", "sms", "letter")
 LANGUAGES = ("en", "es")
 TIMER_STATUSES = ("pending", "frozen", "fired", "cancelled")
 NOTICE_STATUSES = ("queued", "held", "sending", "sent", "failed", "confirmed", "cancelled")
-AUDIENCES = ("victim", "offender", "staff")
+AUDIENCES = ("victim", "offender", "staff", "partner")
+# Community partners (seed 002): the advocate model, the sector, and the VOCA service categories.
+PARTNER_MODELS = ("community_based", "systems_based", "hybrid")
+PARTNER_SECTORS = ("dv_program", "sexual_assault_program", "child_advocacy", "elder_abuse", "homicide_survivors",
+                   "faith_based", "shelter_housing", "compensation", "prosecutor", "law_enforcement", "courts",
+                   "health", "protective_services", "legal_aid", "other")
+PARTNER_SERVICES = ("information_referral", "personal_advocacy", "emotional_support_safety", "shelter_housing",
+                    "justice_system_assistance")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -79,6 +86,49 @@ class Staff(SQLModel, table=True):
     email: Optional[str] = Field(default=None, max_length=320)
     active: bool = True
     created_at: datetime = Field(sa_column=_utc())
+    # A member of a community partner's staff (a hybrid or community-based advocate), not the agency's:
+    # they may read and act only within what that partner's active agreement grants.
+    partner_id: Optional[int] = Field(default=None, foreign_key="partner.id")
+
+
+class Partner(SQLModel, table=True):
+    """A community partner in the agency's directory: an organization, not a person on a case."""
+
+    __tablename__ = "partner"
+    __table_args__ = (
+        CheckConstraint(_in("model", PARTNER_MODELS), name="partner_model_known"),
+        CheckConstraint(_in("sector", PARTNER_SECTORS), name="partner_sector_known"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    model: str = Field(max_length=16)
+    sector: str = Field(max_length=32)
+    services: str = Field(default="", max_length=300)  # comma-separated PARTNER_SERVICES
+    languages: str = Field(default="en", max_length=100)  # comma-separated language codes
+    service_area: str = Field(default="", max_length=300)
+    hours: str = Field(default="", max_length=200)
+    hotline_24_7: bool = False
+    hotline_phone: Optional[str] = Field(default=None, max_length=40)
+    privileged: bool = False  # its communications with victims are privileged (often community-based)
+    referral_method: str = Field(default="", max_length=300)  # how it takes referrals, in its own words
+    referral_email: Optional[str] = Field(default=None, max_length=320)  # where referral notices go
+    retired_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    created_at: datetime = Field(sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc())
+
+
+class PartnerContact(SQLModel, table=True):
+    """A named contact at a partner; ``escalation_order`` ranks who is called first when it matters."""
+
+    __tablename__ = "partner_contact"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", index=True)
+    name: str = Field(max_length=200)
+    role: str = Field(default="", max_length=100)
+    email: Optional[str] = Field(default=None, max_length=320)
+    phone: Optional[str] = Field(default=None, max_length=40)
+    escalation_order: Optional[int] = None
+    active: bool = True
 
 
 class Case(SQLModel, table=True):
@@ -274,7 +324,9 @@ class Notice(SQLModel, table=True):
         CheckConstraint(_in("channel", CHANNELS), name="notice_channel_known"),
         CheckConstraint(_in("audience", AUDIENCES), name="notice_audience_known"),
         CheckConstraint(
-            "(recipient_party_id IS NULL) <> (recipient_staff_id IS NULL)", name="notice_has_one_recipient"
+            "(CASE WHEN recipient_party_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN recipient_staff_id IS NULL "
+            "THEN 0 ELSE 1 END) + (CASE WHEN recipient_contact_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="notice_has_one_recipient",
         ),
         CheckConstraint(
             "status NOT IN ('failed', 'cancelled', 'held') OR status_reason IS NOT NULL",
@@ -288,6 +340,7 @@ class Notice(SQLModel, table=True):
     process_id: Optional[int] = Field(default=None, foreign_key="process.id", index=True)
     recipient_party_id: Optional[int] = Field(default=None, foreign_key="party.id")
     recipient_staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
+    recipient_contact_id: Optional[int] = Field(default=None, foreign_key="partner_contact.id")  # a partner's
     audience: str = Field(max_length=16)
     template: str = Field(max_length=200)
     language: str = Field(max_length=8)
@@ -344,6 +397,19 @@ class AuditStream(SQLModel, table=True):
     stream: str = Field(primary_key=True, max_length=64)
     seq: int
     head_hash: str = Field(max_length=64)
+
+
+class ConfidentialityExplained(SQLModel, table=True):
+    """That a victim-side party was told what can and cannot stay confidential (seed 000), by whom,
+    when and how."""
+
+    __tablename__ = "confidentiality_explained"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    party_id: int = Field(foreign_key="party.id", index=True)
+    explained_by: str = Field(max_length=64)
+    method: str = Field(max_length=32)
+    explained_at: datetime = Field(sa_column=_utc())
 
 
 class Interest(SQLModel, table=True):

@@ -21,7 +21,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import audit, letters
+from engine import audit
+from services import letters
 from services import notify_api as N
 from engine.clock import SimulatedClock
 from engine.db import Store

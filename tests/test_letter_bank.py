@@ -14,7 +14,8 @@ from typing import Any, Mapping, Optional
 import pytest
 from sqlalchemy import select, text
 
-from services import letters, runtime
+from engine import runtime
+from services import letters
 from engine.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from engine.models import AuditEntry, Case, Document, Notice, Timer
 from engine.permissions import SYSTEM

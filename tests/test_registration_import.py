@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from services import registrations, runtime
+from engine import runtime
+from services import registrations
 from engine.errors import NotPermitted
 from tests.support import dump
 
