@@ -92,13 +92,14 @@ class Recipient:
     staff member whose login a process fact holds, or the victim-side party
     whose id a process fact holds (``party_fact``)."""
 
-    kind: str  # initiator | offender | officer | staff_fact | party_fact
+    kind: str  # initiator | offender | officer | staff_fact | party_fact | contact_fact
     fact: Optional[str] = None
     registration: Optional["Subscription"] = None  # party_fact: only parties subscribed to this
 
     @property
     def audience(self) -> str:
-        return {"initiator": "victim", "offender": "offender", "party_fact": "victim"}.get(self.kind, "staff")
+        return {"initiator": "victim", "offender": "offender", "party_fact": "victim",
+                "contact_fact": "partner"}.get(self.kind, "staff")
 
 
 VICTIM = Recipient("initiator")
@@ -108,6 +109,61 @@ OFFICER = Recipient("officer")
 
 def assigned(fact: str) -> Recipient:
     return Recipient("staff_fact", fact)
+
+
+def partner_contact(fact: str) -> Recipient:
+    """The community partner's contact whose id the process fact ``fact`` holds (audience
+    ``partner``). What such a notice may say about the victim is the workflow's ``Sharing``: only
+    the fields the victim consented to, and none once the process is withdrawn."""
+    return Recipient("contact_fact", fact)
+
+
+# What a victim may consent to share with a partner, by code: their name, how to reach them (the
+# address of their first chosen channel), their language, and a short summary they agreed to.
+SHAREABLE = ("name", "contact", "language", "summary")
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """How a process shares victim data with a community partner: ``partner`` is the process fact
+    holding the partner's id (its name and contact details fill the partner_* fields of victim and
+    staff notices), ``scope`` the fact listing the SHAREABLE codes the victim consented to, and
+    ``summary`` the kind of the encrypted document holding the summary, read only to build a
+    partner notice whose scope names it."""
+
+    partner: str
+    scope: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An opt-in held by another process: a party counts as subscribed to ``topic`` when they started
+    a live, unpaused process of ``workflow`` on the case whose fact ``fact`` lists ``topic`` (a
+    notification registration listing ``letter_held``)."""
+
+    workflow: str
+    fact: str
+    topic: str
+
+
+def party_fact(fact: str, *, requires: Optional[Subscription] = None) -> Recipient:
+    """The victim-side party whose id the process fact ``fact`` holds, and those who represent
+    them (a guardian, next of kin); a minor or deceased party is reached only through those.
+    With ``requires``, only whoever holds that subscription on the case: nobody else is told
+    anything."""
+    return Recipient("party_fact", fact, requires)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A notice emitted by a step: template ``<process>/<audience>/<template>``."""
+
+    template: str
+    to: Recipient
+    emergency: bool = False
+    if_fact: Optional[str] = None  # queued only when this process fact is true (after the step's record)
+    items: Optional[str] = None  # a process fact holding a list of codes the template spells out (``items``)
 
 
 @dataclass(frozen=True)
@@ -156,6 +212,7 @@ class Facts:
     # {"id", "kind", "side", "minor", "deceased", "represents"}; never names or contact details.
     actor_party: Mapping[str, Any] = field(default_factory=dict)
     parties: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    actor_login: str = ""  # the staff member acting (e.g. recorded as who follows a process up)
 
 
 Guard = Callable[[Facts], Optional[str]]
@@ -201,7 +258,8 @@ def step(source, event, target, *, by, guards=(), params=(), record=None, notify
 class TimerSpec:
     """A timed step armed when ``state`` is entered and cancelled when it is left.
 
-    Due ``after`` the entry (wall-clock days in the case's time zone), or
+    Due ``after`` the entry (wall-clock days in the case's time zone; with
+    ``business``, that many weekdays, Saturday and Sunday not counted), or
     ``before`` the datetime stored in the process fact ``fact``. A setting of
     the same name (in days) overrides the default.
     """
@@ -213,10 +271,12 @@ class TimerSpec:
     before: Optional[timedelta] = None
     fact: Optional[str] = None
     setting: Optional[str] = None
+    business: bool = False
 
 
-def after(state: str, delta: timedelta, event: str, *, name: str, setting: Optional[str] = None) -> TimerSpec:
-    return TimerSpec(name, name_of(state), event, after=delta, setting=setting)
+def after(state: str, delta: timedelta, event: str, *, name: str, setting: Optional[str] = None,
+          business: bool = False) -> TimerSpec:
+    return TimerSpec(name, name_of(state), event, after=delta, setting=setting, business=business)
 
 
 def before(fact: str, delta: timedelta, event: str, *, state: str, name: str, setting: Optional[str] = None) -> TimerSpec:
@@ -249,6 +309,7 @@ class Workflow:
     withdraw_notify: tuple[Notify, ...] = ()
     settings: Mapping[str, str] = field(default_factory=dict)
     appointment: Optional[str] = None  # the process fact notices show as ``appointment``
+    sharing: Optional[Sharing] = None  # what notices to a partner may carry (see ``Sharing``)
     # Case events (custody, supervision): type -> the step applied, as the system, to each live
     # process of this workflow on the case; ``advance``: type -> the step fired N days before the
     # event's time, N from the setting ``advance_days_setting`` ("30,7,1").
@@ -309,7 +370,8 @@ class Workflow:
             "edges": sorted(self.edges()),
             "by": sorted((s.event, a.describe()) for s in self.steps for a in s.by),
             "guards": sorted((s.event, g) for s in self.steps for g in names(s.guards)),
-            "timers": sorted((t.name, t.state, t.event, str(t.after), str(t.before), t.fact or "") for t in self.timers),
+            "timers": sorted((t.name, t.state, t.event, str(t.after), str(t.before), t.fact or "")
+                             + (("business",) if t.business else ()) for t in self.timers),
             "generic": [sorted(a.describe() for a in x) for x in (self.start_by, self.pause_by, self.resume_by, self.withdraw_by)],
         }
         return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
@@ -359,6 +421,8 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
         fail("case events fire steps the system may send", "advance notices need advance_days_setting")
     if wf.victim_initiated and any(a.side != "victim" for a in wf.start_by):
         fail("only the victim side starts it", "a victim-initiated workflow's start_by may only admit the victim side")
+    if any(n.to.kind == "contact_fact" for n in wf.all_notices()) and wf.sharing is None:
+        fail("partner notices share only what was consented", "a notice to a partner needs the workflow's sharing=")
     if template_exists is not None:
         for n in wf.all_notices():
             if not template_exists(wf.name, f"{n.to.audience}/{n.template}"):
@@ -407,6 +471,8 @@ def _check_timers(wf: Workflow, fail) -> None:
             fail("every timer exists", f"timer {t.name!r} is attached to unknown state {t.state!r}")
         if (t.after is None) == (t.before is None) or (t.before is not None and not t.fact):
             fail("every timer exists", f"timer {t.name!r} needs exactly one of after=, or before= with a fact")
+        if t.business and t.after is None:
+            fail("every timer exists", f"timer {t.name!r}: business days count only after= a state is entered")
         steps = [s for s in wf.steps if s.event == t.event and t.state in s.sources]
         if not steps:
             fail("every timer exists", f"timer {t.name!r} fires {t.event!r}, which has no step from {t.state!r}")

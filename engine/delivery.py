@@ -27,7 +27,7 @@ from engine.crypto import Vault
 from engine.db import Store
 from engine.definition import PAUSED
 from engine.errors import NotAllowed, NotFound
-from engine.models import Notice, Party, Process, Staff
+from engine.models import Notice, PartnerContact, Party, Process, Staff
 from engine.permissions import Actor, require
 from engine.redact import scrub
 
@@ -165,6 +165,12 @@ def _outgoing(session: Session, vault: Vault, notice: Notice, now: datetime) -> 
         name = vault.decrypt(party.name_enc)
         address = {"email": vault.decrypt_optional(party.email_enc), "sms": vault.decrypt_optional(party.phone_enc),
                    "letter": vault.decrypt_optional(party.address_enc)}[notice.channel]
+    elif notice.recipient_contact_id:
+        from engine.outbox import contact_email
+
+        contact = session.get(PartnerContact, notice.recipient_contact_id)
+        # A letter to a partner goes to the mail room with no postal address: staff send it by hand.
+        name, address = contact.name, contact_email(contact) if notice.channel == "email" else None
     else:
         staff = session.get(Staff, notice.recipient_staff_id)
         name, address = staff.display_name, staff.email if notice.channel == "email" else None

@@ -16,14 +16,15 @@ import json
 from datetime import datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Optional
 
-from sqlalchemy import insert as insert_stmt, update
+from sqlalchemy import insert as insert_stmt, select, update
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from engine.clock import UTC, describe, from_db, parse_when, zone
 from engine.crypto import Vault
-from engine.definition import PAUSED, Notify
+from engine.definition import PAUSED, WITHDRAWN, Notify, Sharing
 from engine.errors import InvalidInput, NotFound
-from engine.models import Case, CaseEvent, Notice, Party, Process, Staff
+from engine.models import Case, CaseEvent, Document, Notice, Partner, PartnerContact, Party, Process, Staff
 from engine.records import offender_party, reached_through, staff_by_login, subscribed
 
 UNSENT = ("queued", "held")
@@ -58,7 +59,7 @@ def recipient_zone(session: Session, notice: Notice) -> str:
     if notice.recipient_party_id:
         party = session.get(Party, notice.recipient_party_id)
         return _where(party, case)[1]
-    return case.time_zone
+    return case.time_zone  # staff and a partner's contact: the case's zone
 
 
 def _party_channels(party: Party, emergency: bool) -> list[str]:
@@ -67,8 +68,9 @@ def _party_channels(party: Party, emergency: bool) -> list[str]:
     return (reachable if emergency else reachable[:1]) or ["letter"]
 
 
-def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, case: Case) -> list[tuple[Any, list[str]]]:
-    """(party or staff row, channels) for each recipient of ``spec``."""
+def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, case: Case,
+                sharing: Optional[Sharing] = None, survives_withdrawal: bool = False) -> list[tuple[Any, list[str]]]:
+    """(party, staff or partner contact row, channels) for each recipient of ``spec``."""
     kind = spec.to.kind
     if kind == "initiator":
         party = session.get(Party, process.initiator_party_id) if process.initiator_party_id else None
@@ -84,6 +86,12 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
         if spec.to.registration:
             parties = [p for p in parties if subscribed(session, case.id, p.id, spec.to.registration)]
         return [(p, _party_channels(p, spec.emergency)) for p in parties]
+    if kind == "contact_fact":
+        contact = partner_contact(session, (process.data or {}).get(spec.to.fact or ""))
+        if contact is None:
+            return []
+        _check_partner(session, contact, sharing, process, survives_withdrawal)
+        return [(contact, [contact_channel(contact)])]
     if kind == "officer":
         staff = [session.get(Staff, case.officer_id)]
     else:
@@ -92,11 +100,58 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
     return [(s, ["email" if s.email else "letter"]) for s in staff]
 
 
+def partner_contact(session: Session, contact_id: Any) -> Optional[PartnerContact]:
+    """The partner contact a process fact names (None if it names none)."""
+    if contact_id in (None, ""):
+        return None
+    contact = session.get(PartnerContact, int(contact_id)) if str(contact_id).isdigit() else None
+    if contact is None:
+        raise InvalidInput(f"no partner contact {contact_id}; `vcase partner show PARTNER` lists its contacts")
+    return contact
+
+
+def _check_partner(session: Session, contact: PartnerContact, sharing: Optional[Sharing], process: Process,
+                   survives_withdrawal: bool) -> None:
+    """A partner notice goes only to a contact of the partner the process names, and a retired
+    partner gets nothing new (a stop notice still reaches it)."""
+    named = (process.data or {}).get(sharing.partner) if sharing else None
+    if sharing is None or str(named) != str(contact.partner_id):
+        raise InvalidInput(f"partner contact {contact.id} is not a contact of the partner this process names")
+    partner = session.get(Partner, contact.partner_id)
+    if partner.retired_at is not None and not survives_withdrawal:
+        raise InvalidInput(f"partner {partner.id} ({partner.name}) is retired and takes no new work")
+
+
+def contact_email(contact: PartnerContact) -> Optional[str]:
+    """Where e-mail to a partner's contact goes: their own address, else the partner's referral address."""
+    partner = object_session(contact).get(Partner, contact.partner_id)
+    return contact.email or partner.referral_email
+
+
+def contact_channel(contact: PartnerContact) -> str:
+    """E-mail when there is an address; otherwise a letter for the mail room (no SMS to a partner)."""
+    return "email" if contact_email(contact) else "letter"
+
+
+def partner_language(contact: PartnerContact) -> str:
+    """English, unless the partner works only in languages other than English and one of them has
+    templates: then the first such."""
+    from notices.render import LANGUAGES
+
+    partner = object_session(contact).get(Partner, contact.partner_id)
+    spoken = [code.strip() for code in (partner.languages or "").split(",") if code.strip()]
+    if not spoken or "en" in spoken:
+        return "en"
+    return next((code for code in spoken if code in LANGUAGES), "en")
+
+
 def _who(vault: Vault, row: Any, case: Case) -> tuple[str, str, str]:
     """(name, language, time zone) of a recipient."""
     if isinstance(row, Party):
         name = case.supervised_person if row.kind == "supervised_person" else vault.decrypt(row.name_enc)
         return (name, *_where(row, case))
+    if isinstance(row, PartnerContact):
+        return (row.name, *_where(row, case))
     return (row.display_name, *_where(row, case))
 
 
@@ -104,13 +159,17 @@ def _where(row: Any, case: Case) -> tuple[str, str]:
     """(language, time zone) of a recipient."""
     if isinstance(row, Party):
         return row.language, row.time_zone or case.time_zone
+    if isinstance(row, PartnerContact):
+        return partner_language(row), case.time_zone
     return "en", case.time_zone
 
 
 def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Optional[Process],
                   event: Optional[CaseEvent], previous: Optional[CaseEvent], now: datetime,
-                  settings: Mapping[str, str], appointment: Optional[datetime], items=()):
-    """The audience's context type, filled with only the fields it has."""
+                  settings: Mapping[str, str], appointment: Optional[datetime], items=(),
+                  shared: Optional[Mapping[str, str]] = None):
+    """The audience's context type, filled with only the fields it has (``shared``: the partner's
+    details and, for a partner, the victim's consented fields: see ``shared_values``)."""
     from notices import contexts
 
     name, language, tz = _who(vault, row, case)
@@ -123,9 +182,63 @@ def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Op
         details=event.details if event else "",
         previous=contexts.format_moment(from_db(previous.at), language, tz) if previous else "",
         items=contexts.codes(items),
+        **(shared or {}),
     )
     wanted = contexts.field_names(audience)
     return contexts.CONTEXTS[audience](**{k: v for k, v in values.items() if k in wanted})
+
+
+def shared_values(session: Session, vault: Vault, sharing: Optional[Sharing], process: Any, audience: str,
+                  language: str) -> dict[str, str]:
+    """The partner's details a notice may show (its name, and for the victim how to reach it), and
+    for a partner's contact the victim's fields the victim consented to share: nothing outside the
+    consent scope is read or decrypted, and nothing at all once the process is withdrawn."""
+    data = (process.data or {}) if process is not None else {}
+    if sharing is None or not data.get(sharing.partner):
+        return {}
+    partner = session.get(Partner, int(data[sharing.partner]))
+    if partner is None:
+        return {}
+    out = {"partner_name": partner.name}
+    if audience == "victim":
+        out.update(partner_phone=partner.hotline_phone or "", partner_email=partner.referral_email or "",
+                   partner_hours=partner.hours or "", partner_how=partner.referral_method or "")
+    if audience != "partner" or process.state == WITHDRAWN:
+        return out
+    scope = set(data.get(sharing.scope) or ())
+    victim = session.get(Party, process.initiator_party_id) if process.initiator_party_id else None
+    if victim is not None and "name" in scope:
+        out["victim_name"] = vault.decrypt(victim.name_enc)
+    if victim is not None and "contact" in scope:
+        out["victim_contact"] = _first_address(vault, victim)
+    if victim is not None and "language" in scope:
+        out["victim_language"] = _language_name(victim.language, language)
+    if "summary" in scope:
+        document = session.execute(select(Document).where(
+            Document.process_id == process.id, Document.kind == sharing.summary)
+            .order_by(Document.version.desc()).limit(1)).scalar_one_or_none()
+        out["summary"] = vault.decrypt(document.body_enc) if document is not None else ""
+    return out
+
+
+def _first_address(vault: Vault, party: Party) -> str:
+    """The address of the party's first chosen channel that has one (e-mail, a phone for texts,
+    or a postal address)."""
+    fields = {"email": party.email_enc, "sms": party.phone_enc, "letter": party.address_enc}
+    for channel in [c for c in party.channels.split(",") if c] + ["email", "sms", "letter"]:
+        value = vault.decrypt_optional(fields.get(channel))
+        if value:
+            return value
+    return ""
+
+
+def _language_name(code: str, in_language: str) -> str:
+    from babel import Locale
+
+    try:
+        return Locale.parse(code).get_display_name(in_language) or code
+    except Exception:  # an unknown code is shown as it is
+        return code
 
 
 def _row(vault: Vault, *, key: str, template: str, audience: str, row: Any, case: Any, process: Any, channel: str,
@@ -138,10 +251,12 @@ def _row(vault: Vault, *, key: str, template: str, audience: str, row: Any, case
     language, tz = _where(row, case)
     values = contexts.as_dict(context)
     rendered = render.render(f"{language}/{template}.{channel}", values)
-    is_party = isinstance(row, Party)
+    is_party, is_contact = isinstance(row, Party), isinstance(row, PartnerContact)
     return dict(
         idempotency_key=key, case_id=case.id, process_id=process.id if process is not None else None,
-        recipient_party_id=row.id if is_party else None, recipient_staff_id=None if is_party else row.id,
+        recipient_party_id=row.id if is_party else None,
+        recipient_staff_id=None if is_party or is_contact else row.id,
+        recipient_contact_id=row.id if is_contact else None,
         audience=audience, template=template, language=language, channel=channel, emergency=emergency,
         status="held" if held else "queued", status_reason=held, attempts=0,
         survives_withdrawal=survives_withdrawal, through_pause=through_pause,
@@ -175,6 +290,7 @@ def rows(
     session: Session, vault: Vault, specs: Iterable[Notify], *, process: Any, case: Any, cause: str,
     now: datetime, settings: Mapping[str, str], appointment: Optional[str] = None,
     case_event_id: Optional[int] = None, survives_withdrawal: bool = False, emergencies_through_pause: bool = False,
+    sharing: Optional[Sharing] = None,
 ) -> list[dict[str, Any]]:
     """The notices ``specs`` mean for ``process`` now, as rows to insert (nothing is written).
 
@@ -189,12 +305,14 @@ def rows(
     for index, spec in enumerate(specs):
         if spec.if_fact and not (process.data or {}).get(spec.if_fact):
             continue
-        for row, channels in _recipients(session, vault, spec, process, case):
+        for row, channels in _recipients(session, vault, spec, process, case, sharing, survives_withdrawal):
             audience = spec.to.audience
             items = (process.data or {}).get(spec.items) if spec.items else ()
-            context = build_context(vault, audience, row, case, process, event, previous, now, settings, moment, items)
+            shared = shared_values(session, vault, sharing, process, audience, _where(row, case)[0])
+            context = build_context(vault, audience, row, case, process, event, previous, now, settings, moment, items,
+                                    shared)
             for channel in channels:
-                who = f"{'p' if isinstance(row, Party) else 's'}{row.id}"
+                who = f"{_letter(row)}{row.id}"
                 out.append(_row(
                     vault, key=f"{cause}/{index}/{who}/{channel}",
                     template=f"{process.workflow}/{audience}/{spec.template}", audience=audience, row=row, case=case,
@@ -204,6 +322,11 @@ def rows(
     return out
 
 
+def _letter(row: Any) -> str:
+    """A recipient's kind in an idempotency key: p (party), c (partner contact), s (staff)."""
+    return "p" if isinstance(row, Party) else "c" if isinstance(row, PartnerContact) else "s"
+
+
 def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: str, now: datetime,
                        settings: Mapping[str, str]) -> Notice:
     """The same notice, rendered anew for another channel (a fallback) from the same inputs."""
@@ -211,7 +334,9 @@ def requeue_on_channel(session: Session, vault: Vault, notice: Notice, channel: 
 
     case = session.get(Case, notice.case_id)
     process = session.get(Process, notice.process_id) if notice.process_id else None
-    row = session.get(Party, notice.recipient_party_id) if notice.recipient_party_id else session.get(Staff, notice.recipient_staff_id)
+    row = (session.get(Party, notice.recipient_party_id) if notice.recipient_party_id
+           else session.get(PartnerContact, notice.recipient_contact_id) if notice.recipient_contact_id
+           else session.get(Staff, notice.recipient_staff_id))
     if notice.context_enc is not None:
         context = contexts.from_dict(notice.audience, json.loads(vault.decrypt(notice.context_enc)))
     else:  # a notice queued before revision 0002 kept no context
@@ -240,7 +365,7 @@ def preview(session: Session, vault: Vault, template: str, party_id: int, channe
     if len(parts) != 3 or parts[1] not in contexts.CONTEXTS:
         raise InvalidInput(f"a template is <process>/<audience>/<name>, e.g. notification/victim/released (got {template!r})")
     audience = parts[1]
-    if (audience == "offender") != (party.side == "offender") or audience == "staff":
+    if (audience == "offender") != (party.side == "offender") or audience in ("staff", "partner"):
         raise InvalidInput(f"template {template} is for the {audience}; party {party_id} is on the {party.side} side")
     case = session.get(Case, party.case_id)
     tz = _where(party, case)[1]

@@ -18,7 +18,8 @@ from typing import Optional
 from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW, Workflow, check
 from engine.errors import NotAllowed, NotFound
 
-BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue", "workflows.letter_bank")
+BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue", "workflows.letter_bank",
+                              "workflows.referral")
 
 
 @dataclass

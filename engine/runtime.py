@@ -342,7 +342,8 @@ def _facts(session, case: Case, state: str, data, values, actor: Actor, policy, 
     parties = records.case_parties(session, case.id)
     return Facts(state=state, data=data, params=values, case=records.case_facts(session, case, now),
                  actor_role=actor.role, actor_side=actor.party_side, settings=policy, now=now,
-                 actor_party=parties.get(actor.party_id, {}) if actor.party_id is not None else {}, parties=parties)
+                 actor_party=parties.get(actor.party_id, {}) if actor.party_id is not None else {}, parties=parties,
+                 actor_login=actor.login)
 
 
 def _parse(session: Session, specs: tuple[Param, ...], raw: Mapping[str, Any], tz: str) -> dict[str, Any]:
@@ -446,7 +447,8 @@ def notice_rows(session, vault, wf: Workflow, specs, process, case, audit_id: in
     through = bool(wf.emergencies_while_paused) and (process.data or {}).get(wf.emergencies_while_paused) is not False
     return outbox.rows(session, vault, specs, process=process, case=case, cause=f"audit/{audit_id}", now=now,
                        settings=policy, appointment=appointment, case_event_id=case_event_id,
-                       survives_withdrawal=survives_withdrawal, emergencies_through_pause=through)
+                       survives_withdrawal=survives_withdrawal, emergencies_through_pause=through,
+                       sharing=wf.sharing)
 
 
 __all__ = ["apply", "start", "Outcome", "refused", "reword", "words", "possible_for", "load_process", "check_readable", "reads",

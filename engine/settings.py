@@ -89,6 +89,11 @@ def days(default: Any, *, low: int = 1, high: int = 3650) -> SettingSpec:
     return whole_number(default, low=low, high=high, unit="days")
 
 
+def business_days(default: Any, *, low: int = 1, high: int = 60) -> SettingSpec:
+    """A number of business days (weekdays: a timer declared with ``business=True``)."""
+    return whole_number(default, low=low, high=high, unit="business days")
+
+
 def minutes(default: Any, *, low: int = 1, high: int = 10080) -> SettingSpec:
     return whole_number(default, low=low, high=high, unit="minutes")
 

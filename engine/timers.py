@@ -14,7 +14,7 @@ from typing import Mapping, Optional
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from engine.clock import add_local, from_db, parse_when
+from engine.clock import add_local, from_db, parse_when, require_utc, zone
 from engine.definition import TimerSpec, Workflow
 from engine.models import Timer
 from engine.redact import scrub
@@ -27,12 +27,27 @@ def due_at(spec: TimerSpec, entered: datetime, data: Mapping, tz: str, settings:
     delta = spec.after if spec.after is not None else spec.before
     if spec.setting and settings.get(spec.setting):
         delta = timedelta(days=float(settings[spec.setting]))
+    if spec.business:
+        return add_business_days(entered, delta.days, tz)
     if spec.after is not None:
         return add_local(entered, delta, tz)
     anchor = data.get(spec.fact or "")
     if not anchor:
         return None
     return add_local(parse_when(anchor), -delta, tz)
+
+
+def add_business_days(start: datetime, count: int, tz: str) -> datetime:
+    """``count`` weekdays after ``start`` at the same wall-clock time in ``tz`` (Saturday and Sunday
+    are not counted; a start on a weekend counts from the Monday). Public holidays are not known."""
+    local = require_utc(start).astimezone(zone(tz))
+    day = local.date()
+    left = count
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return add_local(start, timedelta(days=(day - local.date()).days), tz)
 
 
 def arm(session: Session, wf: Workflow, process_id: int, state: str, data: Mapping, now: datetime,

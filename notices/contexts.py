@@ -2,7 +2,11 @@
 
 An offender-facing notice is built from ``OffenderContext``, which has no
 field that could hold victim data: it is not filtered out, it is not there.
-A test proves every template uses only its audience's fields.
+A community partner's notice is built from ``PartnerContext``: no case
+number, and its victim fields are empty unless the victim consented to share
+that field (the engine fills them from the consent scope only, and never
+after a withdrawal). A test proves every template uses only its audience's
+fields.
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ class VictimContext:
     details: str  # staff's free-text details of a custody or supervision event
     previous: str  # for a correction: the time the earlier notice gave
     items: tuple[str, ...] = ()  # codes (never free text) the template spells out, e.g. checklist items
+    # A community partner the process is about (a referral): how the victim can reach it themselves.
+    partner_name: str = ""
+    partner_phone: str = ""
+    partner_email: str = ""
+    partner_hours: str = ""
+    partner_how: str = ""  # how it takes referrals, in its own words
 
 
 @dataclass(frozen=True)
@@ -50,9 +60,27 @@ class StaffContext:
     details: str
     previous: str
     items: tuple[str, ...] = ()
+    partner_name: str = ""
 
 
-CONTEXTS = {"victim": VictimContext, "offender": OffenderContext, "staff": StaffContext}
+@dataclass(frozen=True)
+class PartnerContext:
+    """A community partner's contact. Every victim field is optional and filled only when the
+    victim consented to share it; there is no case number and no field for anything else."""
+
+    recipient_name: str
+    partner_name: str
+    process_ref: str  # e.g. "referral #12": what the partner quotes back
+    agency_name: str
+    agency_phone: str
+    sent_on: str
+    victim_name: str = ""
+    victim_contact: str = ""  # the address of the victim's first chosen channel
+    victim_language: str = ""
+    summary: str = ""  # the short summary the victim agreed to share
+
+
+CONTEXTS = {"victim": VictimContext, "offender": OffenderContext, "staff": StaffContext, "partner": PartnerContext}
 
 
 FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in CONTEXTS.values()}

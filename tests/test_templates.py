@@ -24,7 +24,10 @@ def sample(audience: str) -> dict:
         "agency_phone": "1-800-555-0100", "sent_on": "Monday, March 2, 2026, 9:00 AM CST",
         "appointment": "Wednesday, April 15, 2026, 10:00 AM CDT", "details": "Cook County Jail",
         "previous": "Tuesday, April 14, 2026, 10:00 AM CDT", "process_ref": "dialogue #4", "state": "preparation",
-        "items": (),
+        "items": (), "partner_name": "Safe Harbor DV Program", "partner_phone": "1-800-555-0199",
+        "partner_email": "intake@safeharbor.example", "partner_hours": "Mon-Fri 9-5",
+        "partner_how": "call the intake line", "victim_name": "{{ 7*7 }} <Victim>", "victim_contact": "v@example.org",
+        "victim_language": "Spanish", "summary": "Needs help with housing.",
     }
     return {name: values[name] for name in contexts.field_names(audience)}
 
