@@ -92,3 +92,27 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
 
 def done(message: str) -> None:
     click.echo(message)
+
+
+SHOWN = 20  # problems listed before "... and N more"
+
+
+def show_problems(problems: Sequence[str]) -> None:
+    """An import's row problems on standard error, the first ``SHOWN`` of them."""
+    for line in problems[:SHOWN]:
+        click.echo(line, err=True)
+    if len(problems) > SHOWN:
+        click.echo(f"... and {len(problems) - SHOWN} more problem(s) not shown", err=True)
+
+
+def with_progress(work, label: str = "importing"):
+    """Run ``work(progress)`` with a progress bar on standard error when it is a terminal;
+    ``progress(done, total)`` moves it (``None`` is passed when there is no terminal)."""
+    if not sys.stderr.isatty():
+        return work(None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        return work(lambda finished, total: bar.update(task, completed=finished, total=total))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import ID, VIA, app, done, emit_json, json_option, table
+from commands.common import ID, VIA, app, done, emit_json, json_option, show_problems, table, with_progress
 
 
 @click.group()
@@ -102,12 +102,9 @@ def registration_import(file, via, dry_run, as_json):
 
     data = file.read(registrations.MAX_BYTES + 1)
     try:
-        out = _with_progress(lambda progress: registrations.import_csv(app(), data, via, dry_run, progress))
+        out = with_progress(lambda progress: registrations.import_csv(app(), data, via, dry_run, progress))
     except registrations.ImportRefused as refused:
-        for line in refused.problems[:SHOWN]:
-            click.echo(line, err=True)
-        if len(refused.problems) > SHOWN:
-            click.echo(f"... and {len(refused.problems) - SHOWN} more problem(s) not shown", err=True)
+        show_problems(refused.problems)
         raise
     if as_json:
         return emit_json(out)
@@ -119,23 +116,6 @@ def registration_import(file, via, dry_run, as_json):
     else:
         done(f"Imported {out['rows']} row(s): {out['parties']} part(ies) and {out['registrations']} registration(s); "
              f"{out['notices']} confirmation notice(s) queued. `vcase registration import ... --json` lists the ids.")
-
-
-SHOWN = 20  # problems listed before "... and N more"
-
-
-def _with_progress(work):
-    """Run ``work(progress)`` with a progress bar on standard error when it is a terminal."""
-    import sys
-
-    if not sys.stderr.isatty():
-        return work(None)
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("importing", total=None)
-        return work(lambda finished, total: bar.update(task, completed=finished, total=total))
 
 
 @registration.command("list")

@@ -43,6 +43,9 @@ COMMANDS: dict[str, frozenset[str]] = {
     # Interest on file: a request for a victim-initiated process from someone who may not start it.
     "interest.record": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
     "interest.read": frozenset({"advocate", "victim_services", "admin"}),
+    # The partner directory holds organizations, not victim data: whoever refers victims reads it.
+    "partner.read": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
+    "partner.manage": frozenset({"victim_services", "admin"}),
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -67,6 +70,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "settings.set": ("change agency settings", "vcase settings set"),
     "interest.record": ("keep a request from the person under supervision on file", "vcase dialogue interest"),
     "interest.read": ("read requests kept on file", "vcase dialogue interests"),
+    "partner.read": ("read the partner directory", "vcase partner list / show / contact list"),
+    "partner.manage": ("change the partner directory", "vcase partner add / update / retire / import / contact"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",

@@ -21,8 +21,6 @@ and is one transaction.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -35,37 +33,16 @@ from engine.errors import InvalidInput, NotPermitted, VcaseError
 from engine.models import CHANNELS, LANGUAGES, VICTIM_SIDE_KINDS, Case, Party, Process
 from engine.permissions import COMMANDS, Actor, resolve
 from engine.redact import scrub
+from services import csvfile
+from services.csvfile import MAX_BYTES, NO, YES, DryRun, ImportRefused, is_email, is_phone, same_name
 
 WORKFLOW = "notification"
 MAX_ROWS = 5_000
-MAX_BYTES = 10 * 1024 * 1024
 COLUMNS = ("case", "kind", "name", "email", "phone", "address", "channels", "language", "time_zone",
            "minor", "deceased", "represents", "events")
 REQUIRED = ("case", "kind", "name", "events")
 REPRESENTATIVES = ("guardian", "next_of_kin")
-YES, NO = ("yes", "y", "true", "1", "x"), ("no", "n", "false", "0", "")
-EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-PHONE = re.compile(r"\+?[\d\s().-]+")
 ROW_REF = re.compile(r"row\s*:?\s*(\d+)", re.IGNORECASE)
-
-
-class ImportRefused(InvalidInput):
-    """A file with problems: nothing was written. ``problems``: one ``row N: ...`` line each."""
-
-    def __init__(self, problems: list[str], rows: int):
-        bad = len({p.split(":", 1)[0] for p in problems})
-        super().__init__(f"{bad} of {rows} row(s) have problems ({len(problems)} in all); nothing was written. "
-                         "Fix the file and run again (--dry-run checks it without writing)")
-        self.problems = problems
-        self.rows = rows
-
-
-class _DryRun(Exception):
-    """Raised inside the write transaction so that it rolls back; carries the report."""
-
-    def __init__(self, report: dict[str, Any]):
-        super().__init__("dry run")
-        self.report = report
 
 
 @dataclass
@@ -116,9 +93,9 @@ def import_csv(app, data: bytes, via: Optional[str] = None, dry_run: bool = Fals
             _write(s, app, actor, rows, total, via, progress)
             report = _report(rows, dry_run)
             if dry_run:
-                raise _DryRun(report)
+                raise DryRun(report)
             return report
-    except _DryRun as done:
+    except DryRun as done:
         return done.report
 
 
@@ -134,50 +111,8 @@ def _may_import(app, actor: Actor) -> None:
 
 def _parse(data: bytes) -> tuple[list[Row], int]:
     """The rows of the file, each checked on its own; (rows, number of non-blank rows)."""
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"the file is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'") from None
-    if not text.strip():
-        raise InvalidInput(f"the file is empty; its first row names the columns: {', '.join(COLUMNS)}")
-    first = text.splitlines()[0]
-    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [_column(h) for h in next(reader)]
-        _check_header(header)
-        rows, total = [], 0
-        for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            total += 1
-            if total > MAX_ROWS:
-                raise InvalidInput(f"the file has more than {MAX_ROWS} rows; split it")
-            rows.append(_row(number, header, cells))
-    except csv.Error as exc:
-        raise InvalidInput(f"the file is not readable as CSV near row {reader.line_num}: {scrub(exc, limit=80)}") from None
-    if not rows:
-        raise InvalidInput("the file has a header but no rows")
-    return rows, total
-
-
-def _column(name: str) -> str:
-    return re.sub(r"[\s-]+", "_", name.strip().lower())
-
-
-def _check_header(header: list[str]) -> None:
-    unknown = [n for n, h in enumerate(header, start=1) if h not in COLUMNS]
-    if unknown:
-        raise InvalidInput(f"column {unknown[0]} of the header is not a known column; "
-                           f"the columns are: {', '.join(COLUMNS)}")
-    twice = sorted({h for h in header if header.count(h) > 1})
-    if twice:
-        raise InvalidInput(f"the header names column {twice[0]} twice")
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InvalidInput(f"the header has no {missing[0]} column (needed: {', '.join(REQUIRED)})")
+    header, rows = csvfile.read(data, COLUMNS, REQUIRED, MAX_ROWS)
+    return [_row(number, header, cells) for number, cells in rows], len(rows)
 
 
 def _row(number: int, header: list[str], cells: list[str]) -> Row:
@@ -212,9 +147,9 @@ def _row(number: int, header: list[str], cells: list[str]) -> Row:
             else "" if row.kind else " (it is empty)"))
     if not row.name:
         bad("name", "is empty")
-    if row.email and (len(row.email) > 254 or not EMAIL.fullmatch(row.email)):
+    if row.email and not is_email(row.email):
         bad("email", "is not an e-mail address (name@example.org)")
-    if row.phone and (not PHONE.fullmatch(row.phone) or not 7 <= sum(c.isdigit() for c in row.phone) <= 15):
+    if row.phone and not is_phone(row.phone):
         bad("phone", "is not a phone number (7 to 15 digits, e.g. +1 312 555 0101)")
     chosen = [c for c in re.split(r"[\s,;|]+", (raw.get("channels") or "").lower()) if c]
     if [c for c in chosen if c not in CHANNELS]:
@@ -294,8 +229,8 @@ def _check(session, vault, rows: list[Row]) -> None:
             continue
         if case.id not in names:
             parties = session.execute(select(Party).where(Party.case_id == case.id, Party.side == "victim")).scalars()
-            names[case.id] = {_same(vault.decrypt(p.name_enc)): p.id for p in parties}
-        key = _same(row.name)
+            names[case.id] = {same_name(vault.decrypt(p.name_enc)): p.id for p in parties}
+        key = same_name(row.name)
         if row.name and key in names[case.id]:
             row.problems.append(f"row {row.number}: name: a party of this name is already on the case "
                                 f"(party {names[case.id][key]}); refused so no one is registered twice")
@@ -314,10 +249,6 @@ def _check(session, vault, rows: list[Row]) -> None:
             if target_row is None or target_row.case_number != row.case_number:
                 row.problems.append(f"row {row.number}: represents: row {row.represents_row} adds no party "
                                     "on this case")
-
-
-def _same(name: str) -> str:
-    return " ".join(name.split()).casefold()
 
 
 def _write(session, app, actor: Actor, rows: list[Row], rows_in_file: int, via: Optional[str], progress) -> None:
@@ -358,7 +289,7 @@ class _as_row:
         return self
 
     def __exit__(self, kind, exc, tb):
-        if exc is None or isinstance(exc, (ImportRefused, _DryRun)):
+        if exc is None or isinstance(exc, (ImportRefused, DryRun)):
             return False
         from engine.db import translate
 
