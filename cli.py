@@ -33,6 +33,7 @@ COMMANDS = {
     "notices": ("commands.notify", "notices"),
     "scheduler": ("commands.scheduler", "scheduler"),
     "audit": ("commands.setup", "audit"),
+    "agreement": ("commands.agreements", "agreement"),
     "demo": ("commands.demo", "demo"),
 }
 
@@ -53,6 +54,7 @@ SHORT_HELP = {
     "notices": "The outbox: list, show, confirm, review held, preview, deliver.",
     "scheduler": "The daemon, one pass for cron, and status of workers and backlog.",
     "audit": "Verify the tamper-evident audit trail.",
+    "agreement": "Formal agreements with partners: draft, sign, review on time, revise, end.",
     "demo": "A guided walk through vcase on a throwaway database.",
 }
 

@@ -62,7 +62,7 @@ def fire(session: Session, vault: Vault, registry: Registry, due: list[Any], now
                 raise VcaseError(runtime.missing_message(t.process_id))
             compiled = registry.get(process.workflow, process.workflow_version)
             change = runtime.decide(session, registry, compiled, process, t.event, SYSTEM, now,
-                                    case=cases[process.case_id])
+                                    case=cases.get(process.case_id))  # None: an agency-level process
         except VcaseError as exc:
             skipped.append((t, exc))
             continue
@@ -103,7 +103,8 @@ def _read(session: Session, due: list[Any], now: datetime) -> tuple[dict[int, An
     identity map; the identity map keeps rows only while they are held, so the third item is to be
     held until the batch is written."""
     processes = {p.id: p for p in _in(session, PROCESS, PROCESS.c.id, {t.process_id for t in due})}
-    cases = {c.id: c for c in _in(session, CASE, CASE.c.id, {p.case_id for p in processes.values()})}
+    cases = {c.id: c for c in _in(session, CASE, CASE.c.id,
+                                  {p.case_id for p in processes.values() if p.case_id is not None})}
     records.prefetch(session, list(cases.values()), now)
     held: list = _in(session, Party, Party.id, {p.initiator_party_id for p in processes.values() if p.initiator_party_id})
     events = _in(session, CaseEvent, CaseEvent.id, {t.case_event_id for t in due if t.case_event_id is not None})

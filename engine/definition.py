@@ -166,34 +166,30 @@ class Notify:
     items: Optional[str] = None  # a process fact holding a list of codes the template spells out (``items``)
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """An opt-in held by another process: a party counts as subscribed to ``topic`` when they started
-    a live, unpaused process of ``workflow`` on the case whose fact ``fact`` lists ``topic`` (a
-    notification registration listing ``letter_held``)."""
-
-    workflow: str
-    fact: str
-    topic: str
+def staff_with_role(role: str) -> Recipient:
+    """Every active member of the agency's own staff with ``role`` (never a partner's staff): whom an
+    agency-level process, which has no case and so no officer, tells (``Workflow.agency_level``)."""
+    return Recipient("staff_role", role)
 
 
-def party_fact(fact: str, *, requires: Optional[Subscription] = None) -> Recipient:
-    """The victim-side party whose id the process fact ``fact`` holds, and those who represent
-    them (a guardian, next of kin); a minor or deceased party is reached only through those.
-    With ``requires``, only whoever holds that subscription on the case: nobody else is told
-    anything."""
-    return Recipient("party_fact", fact, requires)
+# Recipients an agency-level process may have: it has no case, so no party, officer or partner contact.
+AGENCY_RECIPIENTS = ("staff_fact", "staff_role")
 
 
 @dataclass(frozen=True)
-class Notify:
-    """A notice emitted by a step: template ``<process>/<audience>/<template>``."""
+class Grants:
+    """Access a process grants the staff of community partners while it is in one of ``states``
+    (an agreement in force): the partners whose ids the process fact ``partners`` lists may use the
+    workflows listed in the fact ``workflows`` and the permission keys (``permissions.COMMANDS``)
+    listed in the fact ``permissions``, until the moment in the fact ``until``. The engine records
+    the grant when the process enters those states and ends it, in the same transaction, when it
+    leaves them; ``permissions.resolve`` reads the grants in force when it builds an actor."""
 
-    template: str
-    to: Recipient
-    emergency: bool = False
-    if_fact: Optional[str] = None  # queued only when this process fact is true (after the step's record)
-    items: Optional[str] = None  # a process fact holding a list of codes the template spells out (``items``)
+    partners: str
+    workflows: str
+    permissions: str
+    states: frozenset[str]
+    until: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +316,10 @@ class Workflow:
     # A process fact (true unless set false): emergency notices of ``while_paused`` steps go out at
     # once during a pause. Without it they wait for resume like the rest.
     emergencies_while_paused: Optional[str] = None
+    # Not on a case (a formal agreement with partners): started without a case number, times in the
+    # agency's zone (setting agency.time_zone), no case facts or parties, notices to staff only.
+    agency_level: bool = False
+    grants: Optional[Grants] = None  # access the process grants partners' staff (see ``Grants``)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -413,6 +413,7 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
                  f"step {s.event!r} is while_paused but changes state or may be sent by a person")
     _check_graph(wf, fail)
     _check_timers(wf, fail)
+    _check_agency_level(wf, fail)
     for event in list(wf.listens.values()) + list(wf.advance.values()):
         matching = [s for s in wf.steps if s.event == event]
         if not matching or not any(SYSTEM_ROLE in a.roles for s in matching for a in s.by):
@@ -478,3 +479,21 @@ def _check_timers(wf: Workflow, fail) -> None:
             fail("every timer exists", f"timer {t.name!r} fires {t.event!r}, which has no step from {t.state!r}")
         if not any(SYSTEM_ROLE in a.roles for a in steps[0].by):
             fail("timers fire as the system", f"step {t.event!r} from {t.state!r} does not admit the system")
+
+
+def _check_agency_level(wf: Workflow, fail) -> None:
+    """An agency-level process has no case: nobody acts for a party in it, nothing about a case
+    reaches it, and it tells only staff."""
+    if not wf.agency_level:
+        if wf.grants is not None:
+            fail("only agency-level processes grant access", "grants= needs agency_level=True")
+        return
+    if wf.victim_initiated or any(a.side for a in [*wf.start_by, *wf.allows()]):
+        fail("agency-level processes have no parties", "nobody acts for a party in an agency-level process")
+    if wf.listens or wf.advance:
+        fail("agency-level processes have no parties", "an agency-level process hears no case events")
+    for n in wf.all_notices():
+        if n.to.kind not in AGENCY_RECIPIENTS:
+            fail("agency-level processes tell only staff", f"notice {n.template!r} goes to {n.to.kind}, which needs a case")
+    if wf.grants is not None and not wf.grants.states <= set(wf.state_names) - set(wf.finals):
+        fail("only agency-level processes grant access", "a grant is in force only in live states of the workflow")

@@ -224,10 +224,13 @@ class Process(SQLModel, table=True):
             "(state = 'paused') = (paused_from IS NOT NULL)", name="paused_remembers_where_from"
         ),
         CheckConstraint("version >= 1", name="process_version_positive"),
+        # An agency-level process (a formal agreement) is the only kind without a case (migration 0006).
+        CheckConstraint("(case_id IS NULL) = agency_level", name="process_case_unless_agency_level"),
         Index("process_case", "case_id", "workflow"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="case_file.id")
+    case_id: Optional[int] = Field(default=None, foreign_key="case_file.id")
+    agency_level: bool = False
     workflow: str = Field(max_length=64)
     workflow_version: int
     state: str = Field(max_length=64)
@@ -333,10 +336,12 @@ class Notice(SQLModel, table=True):
             name="notice_end_has_reason",
         ),
         Index("notice_due", "status", "not_before"),
+        # A notice belongs to a case, or to an agency-level process (migration 0006).
+        CheckConstraint("case_id IS NOT NULL OR process_id IS NOT NULL", name="notice_case_or_process"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
-    case_id: int = Field(foreign_key="case_file.id", index=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="case_file.id", index=True)
     process_id: Optional[int] = Field(default=None, foreign_key="process.id", index=True)
     recipient_party_id: Optional[int] = Field(default=None, foreign_key="party.id")
     recipient_staff_id: Optional[int] = Field(default=None, foreign_key="staff.id")
@@ -447,3 +452,26 @@ class Document(SQLModel, table=True):
     size: int
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=_utc())
+
+
+class AccessGrant(SQLModel, table=True):
+    """What a process in force (a partner agreement) lets a partner's staff do: the workflows they
+    may read and act in and the permission keys they may use, from ``starts_at`` until ``until``
+    (the end of its term) or until it is ended (expired, terminated). Written and ended only by the
+    engine, in the transaction that moves the process (``engine.grants``)."""
+
+    __tablename__ = "access_grant"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_reason IS NOT NULL", name="grant_end_has_reason"),
+        CheckConstraint("until IS NULL OR until > starts_at", name="grant_until_after_start"),
+        Index("access_grant_partner", "partner_id", "ended_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    process_id: int = Field(foreign_key="process.id", index=True)
+    partner_id: int = Field(foreign_key="partner.id")
+    workflows: str = Field(default="", max_length=300)  # comma-separated workflow names
+    permissions: str = Field(default="", max_length=600)  # comma-separated permission keys
+    starts_at: datetime = Field(sa_column=_utc())
+    until: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    ended_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    ended_reason: Optional[str] = Field(default=None, max_length=200)

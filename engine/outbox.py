@@ -54,7 +54,12 @@ def send_time(when: datetime, emergency: bool, tz_name: str, settings: Mapping[s
 
 
 def recipient_zone(session: Session, notice: Notice) -> str:
-    """The time zone quiet hours are read in for a stored notice: the party's own, else the case's."""
+    """The time zone quiet hours are read in for a stored notice: the party's own, else the case's
+    (the agency's for an agency-level process, which has no case)."""
+    if notice.case_id is None:
+        from engine.agency import agency_zone
+
+        return agency_zone(session)
     case = session.get(Case, notice.case_id)
     if notice.recipient_party_id:
         party = session.get(Party, notice.recipient_party_id)
@@ -94,6 +99,10 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
         return [(contact, [contact_channel(contact)])]
     if kind == "officer":
         staff = [session.get(Staff, case.officer_id)]
+    elif kind == "staff_role":  # the agency's own staff with a role (an agency-level process's notices)
+        from engine.records import agency_staff
+
+        staff = agency_staff(session, spec.to.fact or "")
     else:
         login = (process.data or {}).get(spec.to.fact or "")
         staff = [staff_by_login(session, login)] if login else []

@@ -22,7 +22,8 @@ from engine.models import AuditEntry, Case, Process
 from engine.permissions import Actor
 from engine.records import case_by_number
 from engine.registry import Registry
-from engine.runtime import _allowed, _facts, check_readable, load_process, possible_for
+from engine.agency import case_or_scope
+from engine.runtime import _allowed, _facts, check_readable, load_process, possible_for, reads
 
 
 def view(process: Process, wf_title: str) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def show(session: Session, registry: Registry, actor: Actor, process_id: int) ->
     wf = registry.get(process.workflow, process.workflow_version).workflow
     check_readable(wf, actor, process_id)
     out = view(process, wf.title)
-    out["case_number"] = session.get(Case, process.case_id).case_number
+    out["case_number"] = session.get(Case, process.case_id).case_number if process.case_id is not None else None
     out["timers"] = [
         {"name": t.name, "event": t.event, "status": t.status, "due_at": from_db(t.due_at).isoformat(),
          "remaining_seconds": t.remaining_seconds}
@@ -60,7 +61,22 @@ def list_for_case(session: Session, registry: Registry, actor: Actor, case_numbe
     out = []
     for process in session.execute(query).scalars():
         wf = registry.get(process.workflow, process.workflow_version).workflow
-        if actor.role in wf.readers:
+        if reads(wf, actor):
+            out.append(view(process, wf.title))
+    return out
+
+
+def list_agency(session: Session, registry: Registry, actor: Actor, workflow: str,
+                live_only: bool = True) -> list[dict[str, Any]]:
+    """The agency-level processes of ``workflow`` (no case), for a role that may read them."""
+    check_readable(registry.latest(workflow).workflow, actor)
+    query = select(Process).where(Process.agency_level.is_(True), Process.workflow == workflow).order_by(Process.id)
+    if live_only:
+        query = query.where(Process.terminal.is_(False))
+    out = []
+    for process in session.execute(query).scalars():
+        wf = registry.get(process.workflow, process.workflow_version).workflow
+        if reads(wf, actor):
             out.append(view(process, wf.title))
     return out
 
@@ -90,7 +106,7 @@ def next_events(session: Session, registry: Registry, actor: Actor, process_id: 
     check_readable(wf, actor, process_id)
     if process.terminal:
         return []
-    case = session.get(Case, process.case_id)
+    case = case_or_scope(session, process, settings_mod.load(session, registry))
     facts = _facts(session, case, process.state, process.data or {}, {}, actor, settings_mod.load(session, registry), now)
     out = []
     for event in possible_for(compiled, process.state, actor):

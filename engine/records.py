@@ -75,6 +75,12 @@ def list_staff(session: Session, actor: Actor) -> list[dict[str, Any]]:
     return [{"login": s.login, "name": s.display_name, "role": s.role, "email": s.email, "active": s.active} for s in rows]
 
 
+def agency_staff(session: Session, role: str) -> list[Staff]:
+    """The agency's own active staff with ``role`` (never a partner's staff), by login."""
+    return list(session.execute(select(Staff).where(Staff.role == role, Staff.active.is_(True),
+                                                    Staff.partner_id.is_(None)).order_by(Staff.login)).scalars())
+
+
 def staff_by_login(session: Session, login: str, role: Optional[str] = None) -> Staff:
     staff = session.execute(select(Staff).where(Staff.login == login)).scalar_one_or_none()
     if staff is None:
@@ -241,7 +247,10 @@ def prefetch(session: Session, cases: list[Case], now: datetime) -> None:
 
 
 def case_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    """What guards may know about a case: its safety flags as of ``now``."""
+    """What guards may know about a case: its safety flags as of ``now`` (nothing for the agency's
+    own scope, which stands for the case of an agency-level process)."""
+    if case.id is None:
+        return {}
     local_today = now.astimezone(zone(case.time_zone)).date()
     return {
         "case_number": case.case_number, "time_zone": case.time_zone, "ipv": case.ipv,

@@ -19,7 +19,7 @@ from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW, Workflow, check
 from engine.errors import NotAllowed, NotFound
 
 BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue", "workflows.letter_bank",
-                              "workflows.referral")
+                              "workflows.referral", "workflows.agreement")
 
 
 @dataclass

@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from engine import audit, documents, outbox, records, timers
+from engine import agency as agency_mod, audit, documents, grants, outbox, records, timers
 from engine import settings as settings_mod
 from engine.clock import parse_when, require_utc
 from engine.crypto import Vault
@@ -118,26 +118,30 @@ def ever_admits(wf: Workflow, actor: Actor, event: Optional[str] = None) -> bool
     return any(a.admits(actor.role, actor.party_side) for a in wf.allows(event))
 
 
-def start(session: Session, vault: Vault, registry: Registry, *, case_number: str, workflow: str, actor: Actor,
-          now: datetime, params: Optional[Mapping[str, Any]] = None, document: Optional[str] = None) -> Outcome:
-    """Start a process on a case, at the newest version of its definition."""
+def start(session: Session, vault: Vault, registry: Registry, *, case_number: Optional[str], workflow: str,
+          actor: Actor, now: datetime, params: Optional[Mapping[str, Any]] = None,
+          document: Optional[str] = None) -> Outcome:
+    """Start a process on a case (or, for an agency-level workflow, with no case number: on the
+    agency), at the newest version of its definition."""
     now = require_utc(now, "now")
     compiled = registry.latest(workflow)
     wf = compiled.workflow
-    case = records.case_by_number(session, case_number)
+    agency_mod.no_case_for(wf.name, case_number, wf.agency_level)
+    policy = settings_mod.load(session, registry)
+    case = agency_mod.scope(policy) if wf.agency_level else records.case_by_number(session, case_number)
     _permit(wf.start_by, actor, START, wf)
     if actor.party_id is not None and actor.party_case_id != case.id:
         raise InvalidInput(f"party {actor.party_id} is not on case {case_number}")
     if wf.victim_initiated and actor.party_side != "victim":
         raise NotPermitted(f"only a victim-side party can start a {wf.name}; act --for the victim, guardian or next of kin")
     _pin(session, wf)
-    policy = settings_mod.load(session, registry)
     values = _parse(session, wf.start_params, params or {}, case.time_zone)
     facts = _facts(session, case, wf.initial, {}, values, actor, policy, now)
     _guard(wf.start_guards, START, facts)
     data = dict(wf.start_record(facts)) if wf.start_record else {}
     process = Process(
-        case_id=case.id, workflow=wf.name, workflow_version=wf.version, state=wf.initial, version=1,
+        case_id=case.id, agency_level=wf.agency_level, workflow=wf.name, workflow_version=wf.version,
+        state=wf.initial, version=1,
         victim_initiated=wf.victim_initiated, initiator_party_id=actor.party_id, initiator_side=actor.party_side,
         data=data, terminal=wf.initial in wf.finals, started_at=now, updated_at=now,
     )
@@ -145,10 +149,12 @@ def start(session: Session, vault: Vault, registry: Registry, *, case_number: st
     session.flush()
     attached = _attach(session, vault, wf.start_attach, document, process.id, actor, now)
     armed = timers.arm(session, wf, process.id, wf.initial, data, now, case.time_zone, policy)
+    granted = grants.sync(session, wf, process, wf.initial, now)
     audit_id = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{START}", case_id=case.id,
                          process_id=process.id, to_state=wf.initial,
                          detail={"version": 1, "workflow_version": wf.version, "params": values,
-                                 "timers": [t.name for t in armed], **attached})
+                                 "timers": [t.name for t in armed], **attached,
+                                 **({"access": granted} if granted else {})})
     queued = _notify(session, vault, wf, wf.start_notify, process, case, audit_id, now, policy)
     return Outcome(process, START, None, wf.initial, audit_id, queued)
 
@@ -215,7 +221,7 @@ def decide(session: Session, registry: Registry, compiled: Compiled, process, ev
                        f"{process.version}); nothing was written: look again with `vcase process show {process.id}`")
     step = _find_step(compiled, source, event, process, actor)
     _permit(_allowed(wf, step, event), actor, event, wf)
-    case = case if case is not None else session.get(Case, process.case_id)
+    case = case if case is not None else agency_mod.case_or_scope(session, process, settings_mod.load(session, registry))
     if actor.party_id is not None and actor.party_case_id != case.id:
         raise InvalidInput(f"party {actor.party_id} is not on this process's case")
     _speaks_for_initiator(session, process, actor, event)
@@ -255,6 +261,9 @@ def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compile
     attached = _attach(session, vault, step.attach if step else None, document, process.id, actor, now)
     timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, change.policy)
     detail = audit_detail(change, process.version, timer_changes, timer, case_event_id, attached)
+    granted = grants.sync(session, wf, process, target, now) if target != source or step and step.record else {}
+    if granted:
+        detail["access"] = granted
     audit_id = audit.append(session, at=now, actor=actor, action=f"{wf.name}.{event}", case_id=case.id,
                          process_id=process.id, from_state=source, to_state=target, detail=detail)
     specs = notices_for(wf, step, event)
