@@ -178,7 +178,8 @@ def apply(session: Session, vault: Vault, registry: Registry, *, process_id: int
     if not ever_admits(wf, actor):
         raise Hidden(missing_message(process_id))
     if not ever_admits(wf, actor, event):
-        raise NotPermitted(f"{actor.describe()} is not permitted to {words(event)} process {process_id}")
+        # Neither the step's name nor its words: they may name the process's kind or states.
+        raise NotPermitted(f"{actor.describe()} is not permitted to take that step on process {process_id}")
     try:
         outcome = _apply(session, vault, registry, compiled, process, event, actor, now, params, expected_version,
                          timer, document, case_event_id)

@@ -189,8 +189,10 @@ class Dialogues(RuleBasedStateMachine):
     def custody_event(self, kind, days, by):
         from services import notify_api
 
+        # A fact (released, escape, transfer) is dated now or earlier; a hearing may lie ahead.
+        when = timedelta(days=days) if kind == "parole_hearing" else -timedelta(days=abs(days) % 6)
         self._try(lambda: notify_api.record_event(getattr(self.agency, by), CASE, kind,
-                                                  self.agency.clock.now() + timedelta(days=days), "Cook County"))
+                                                  self.agency.clock.now() + when, "Cook County"))
 
     @rule(flag=st.sampled_from(["ipv", "misconduct"]), on=st.booleans())
     def flag(self, flag, on):
