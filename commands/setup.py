@@ -54,15 +54,19 @@ def staff():
 @click.option("--role", required=True, type=click.Choice(
     ["officer", "advocate", "victim_services", "facilitator", "parole_board", "admin"]), help="Their role.")
 @click.option("--email", default=None, help="Work email for staff notices.")
-def staff_add(login, name, role, email):
+@click.option("--partner", type=click.IntRange(1, 2**63 - 1), default=None,
+              help="A member of this partner's staff (a hybrid or community-based advocate): they may use only "
+                   "what the partner's agreement in force grants, and nothing once it ends.")
+def staff_add(login, name, role, email, partner):
     """Add a staff member (admins only).
 
     \b
-    Example:
+    Examples:
       vcase staff add oscar --name "Oscar Ortiz" --role officer --email oscar@doc.example
+      vcase staff add hana --name "Hana Harbor" --role advocate --partner 3
     """
-    out = app().add_staff(login, name, role, email)
-    done(f"Added {out['login']} ({out['role']}).")
+    out = app().add_staff(login, name, role, email, partner)
+    done(f"Added {out['login']} ({out['role']}" + (f", staff of partner {partner}" if partner else "") + ").")
 
 
 @staff.command("list")
@@ -75,7 +79,7 @@ def staff_list(as_json):
       vcase staff list --json
     """
     rows = app().list_staff()
-    emit_json(rows) if as_json else table(rows, ["login", "name", "role", "email", "active"], title="Staff")
+    emit_json(rows) if as_json else table(rows, ["login", "name", "role", "email", "active", "partner"], title="Staff")
 
 
 @click.group()

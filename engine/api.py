@@ -53,7 +53,7 @@ class App:
         return self.clock.now()
 
     def _actor(self, session, for_party: Optional[int] = None, via: Optional[str] = None) -> Actor:
-        return resolve(session, self.login, for_party=for_party, via=via)
+        return resolve(session, self.login, for_party=for_party, via=via, now=self.now())
 
     # -- setup ------------------------------------------------------------------
 
@@ -75,10 +75,13 @@ class App:
 
     # -- staff, cases, parties ---------------------------------------------------
 
-    def add_staff(self, login: str, name: str, role: str, email: Optional[str] = None) -> dict[str, Any]:
+    def add_staff(self, login: str, name: str, role: str, email: Optional[str] = None,
+                  partner: Optional[int] = None) -> dict[str, Any]:
+        """Add a staff member; with ``partner``, a member of that community partner's staff, who may
+        use only what the partner's agreement in force grants."""
         with self.store.write() as s:
-            staff = records.add_staff(s, self._actor(s), login, name, role, self.now(), email)
-            return {"login": staff.login, "role": staff.role}
+            staff = records.add_staff(s, self._actor(s), login, name, role, self.now(), email, partner)
+            return {"login": staff.login, "role": staff.role, "partner": staff.partner_id}
 
     def list_staff(self) -> list[dict[str, Any]]:
         with self.store.read() as s:
@@ -118,7 +121,7 @@ class App:
             require(actor, "case.show")
             case = records.case_by_number(s, case_number)
             out = records.case_view(s, case, self.now())
-            if actor.role in records.VICTIM_READERS:
+            if actor.role in records.VICTIM_READERS and (actor.scope is None or "party.show" in actor.scope.permissions):
                 out["parties"] = records.list_parties(s, self.store.vault, actor, case_number)
             out["processes"] = processes.list_for_case(s, self.registry, actor, case_number)
             return out

@@ -10,6 +10,7 @@ the one table the role-matrix test is generated from.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import select
@@ -79,6 +80,17 @@ ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_servic
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What a member of a community partner's staff may use now: the workflows and permission keys
+    granted by their partner's agreements in force (``engine.grants``), within what their role may
+    do anyway. None on an actor: the agency's own staff, limited by their role only."""
+
+    partner_id: int
+    workflows: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Actor:
     login: str
     role: str
@@ -87,6 +99,11 @@ class Actor:
     party_side: Optional[str] = None
     party_case_id: Optional[int] = None
     via: Optional[str] = None
+    scope: Optional[Scope] = None  # a partner's staff member: only what their partner's agreement grants
+
+    def within(self, workflow: str) -> bool:
+        """Whether the actor's scope (if they have one) includes ``workflow``."""
+        return self.scope is None or workflow in self.scope.workflows
 
     def describe(self) -> str:
         side = f" for the {self.party_side} side" if self.party_side else ""
@@ -99,6 +116,9 @@ SYSTEM = Actor(login="scheduler", role=SYSTEM_ROLE)
 def require(actor: Actor, command: str) -> None:
     if actor.role not in COMMANDS[command]:
         raise NotPermitted(refusal(actor.role, command))
+    if actor.scope is not None and command not in actor.scope.permissions:
+        raise NotPermitted(f"{actor.login} (staff of partner {actor.scope.partner_id}) is not permitted to "
+                           f"{WORDS[command][0]}: no agreement in force grants it to their partner")
 
 
 def refusal(role: str, command: str) -> str:
@@ -109,8 +129,12 @@ def refusal(role: str, command: str) -> str:
     return f"{ROLE_WORDS.get(role, role)} is not permitted to {what} ({commands} {verb} for: {allowed})"
 
 
-def resolve(session: Session, login: str, *, for_party: Optional[int] = None, via: Optional[str] = None) -> Actor:
-    """The acting staff member, optionally acting for a party; unknown users are refused."""
+def resolve(session: Session, login: str, *, for_party: Optional[int] = None, via: Optional[str] = None,
+            now: Optional[datetime] = None) -> Actor:
+    """The acting staff member, optionally acting for a party; unknown users are refused.
+
+    A member of a partner's staff carries a ``Scope``: what their partner's agreements in force at
+    ``now`` grant (nothing at all without ``now``: a caller that does not say when gets no access)."""
     if not login:
         raise NotPermitted("no user: set VCASE_USER to your vcase login")
     staff = session.execute(select(Staff).where(Staff.login == login)).scalar_one_or_none()
@@ -118,7 +142,13 @@ def resolve(session: Session, login: str, *, for_party: Optional[int] = None, vi
         raise NotPermitted(f"{login!r} is not an active vcase user; ask an admin to run `vcase staff add {login} ...`")
     if via is not None and via not in VIA:
         raise InvalidInput(f"unknown --via {via!r}; use one of: {', '.join(VIA)}")
-    actor = Actor(login=staff.login, role=staff.role, staff_id=staff.id, via=via)
+    scope = None
+    if staff.partner_id is not None:
+        from engine.grants import scope_at
+
+        workflows, permissions = scope_at(session, staff.partner_id, now)
+        scope = Scope(staff.partner_id, workflows, permissions)
+    actor = Actor(login=staff.login, role=staff.role, staff_id=staff.id, via=via, scope=scope)
     if for_party is None:
         return actor
     party = session.get(Party, for_party)

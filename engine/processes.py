@@ -52,6 +52,10 @@ def show(session: Session, registry: Registry, actor: Actor, process_id: int) ->
 
 def list_for_case(session: Session, registry: Registry, actor: Actor, case_number: str,
                   workflow: Optional[str] = None) -> list[dict[str, Any]]:
+    if actor.scope is not None:  # a partner's staff member sees a case only if an agreement grants it
+        from engine.permissions import require
+
+        require(actor, "case.show")
     case = case_by_number(session, case_number)
     if workflow:
         check_readable(registry.latest(workflow).workflow, actor)
@@ -176,7 +180,7 @@ def of_workflow(session: Session, registry: Registry, actor: Actor, process_id: 
     if process is None or process.workflow != workflow:
         raise Hidden(missing_message(process_id))
     wf = registry.get(process.workflow, process.workflow_version).workflow
-    if not (reads(wf, actor) or any(actor.role in a.roles for a in wf.allows())):
+    if not (reads(wf, actor) or (actor.within(wf.name) and any(actor.role in a.roles for a in wf.allows()))):
         raise Hidden(missing_message(process_id))
     return process
 

@@ -38,9 +38,20 @@ OFFICER_SEES_ADDRESS = "privacy.officer_sees_victim_address"
 
 # -- staff -----------------------------------------------------------------
 
-def add_staff(session: Session, actor: Actor, login: str, name: str, role: str, now: datetime, email: Optional[str] = None) -> Staff:
+def add_staff(session: Session, actor: Actor, login: str, name: str, role: str, now: datetime, email: Optional[str] = None,
+              partner: Optional[int] = None) -> Staff:
+    """A staff member; with ``partner``, a member of a community partner's staff (never an admin), who
+    may use only what that partner's agreement in force grants (``permissions.Scope``)."""
     require(actor, "staff.add")
-    return _insert_staff(session, actor, login, name, role, now, email)
+    if partner is not None:
+        from engine.models import Partner
+
+        found = session.get(Partner, partner) if 0 < partner < 2**63 else None
+        if found is None or found.retired_at is not None:
+            raise NotFound(f"no active partner {partner}; `vcase partner list` shows them")
+        if role == "admin":
+            raise InvalidInput("a partner's staff member cannot be an admin: admins are the agency's own")
+    return _insert_staff(session, actor, login, name, role, now, email, partner)
 
 
 def bootstrap_admin(session: Session, login: str, name: str, now: datetime) -> Optional[Staff]:
@@ -52,7 +63,7 @@ def bootstrap_admin(session: Session, login: str, name: str, now: datetime) -> O
     return _insert_staff(session, SYSTEM, login, name, "admin", now, None)
 
 
-def _insert_staff(session, actor, login, name, role, now, email) -> Staff:
+def _insert_staff(session, actor, login, name, role, now, email, partner=None) -> Staff:
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     if not login.strip() or len(login) > 64 or any(c.isspace() for c in login):
@@ -62,17 +73,19 @@ def _insert_staff(session, actor, login, name, role, now, email) -> Staff:
     plain_text(email, "the email address", 200)
     if session.execute(select(Staff.id).where(Staff.login == login)).first():
         raise InvalidInput(f"staff login {login!r} already exists")
-    staff = Staff(login=login, display_name=name, role=role, email=email, created_at=now)
+    staff = Staff(login=login, display_name=name, role=role, email=email, created_at=now, partner_id=partner)
     session.add(staff)
     session.flush()
-    audit.append(session, at=now, actor=actor, action="staff.add", detail={"login": login, "role": role})
+    audit.append(session, at=now, actor=actor, action="staff.add",
+                 detail={"login": login, "role": role, **({"partner": partner} if partner is not None else {})})
     return staff
 
 
 def list_staff(session: Session, actor: Actor) -> list[dict[str, Any]]:
     require(actor, "staff.list")
     rows = session.execute(select(Staff).order_by(Staff.login)).scalars()
-    return [{"login": s.login, "name": s.display_name, "role": s.role, "email": s.email, "active": s.active} for s in rows]
+    return [{"login": s.login, "name": s.display_name, "role": s.role, "email": s.email, "active": s.active,
+             "partner": s.partner_id} for s in rows]
 
 
 def agency_staff(session: Session, role: str) -> list[Staff]:

@@ -99,7 +99,7 @@ def load_process(session: Session, process_id: int) -> Process:
 
 
 def reads(wf: Workflow, actor: Actor) -> bool:
-    return actor.role in wf.readers or actor.role == "system"
+    return (actor.role in wf.readers and actor.within(wf.name)) or actor.role == "system"
 
 
 def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None) -> None:
@@ -115,7 +115,7 @@ def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None)
 def ever_admits(wf: Workflow, actor: Actor, event: Optional[str] = None) -> bool:
     """Whether some state of ``wf`` lets ``actor`` send ``event`` (any event if None): an answer
     that depends on the definition only, never on a process's state."""
-    return any(a.admits(actor.role, actor.party_side) for a in wf.allows(event))
+    return actor.within(wf.name) and any(a.admits(actor.role, actor.party_side) for a in wf.allows(event))
 
 
 def start(session: Session, vault: Vault, registry: Registry, *, case_number: Optional[str], workflow: str,
@@ -335,6 +335,9 @@ def _allowed(wf: Workflow, step: Optional[Step], event: str) -> tuple[Allow, ...
 
 
 def _permit(allows: tuple[Allow, ...], actor: Actor, event: str, wf: Workflow) -> None:
+    if not actor.within(wf.name):  # a partner's staff member, outside what their agreement grants
+        raise NotPermitted(f"{actor.login} (staff of a partner) is not permitted to {words(event)} in a {wf.name}: "
+                           "no agreement in force grants it to their partner")
     if any(a.admits(actor.role, actor.party_side) for a in allows):
         return
     who = "; ".join(a.describe() for a in allows) or "nobody"

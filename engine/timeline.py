@@ -30,7 +30,8 @@ def timeline(session: Session, registry: Registry, actor: Actor, case_number: st
     case = case_by_number(session, case_number)
     processes = {p.id: p for p in session.execute(select(Process).where(Process.case_id == case.id)).scalars()}
     readable = {pid for pid, p in processes.items()
-                if actor.role in registry.get(p.workflow, p.workflow_version).workflow.readers}
+                if actor.role in registry.get(p.workflow, p.workflow_version).workflow.readers
+                and actor.within(p.workflow)}
     past = []
     for entry in session.execute(select(AuditEntry).where(AuditEntry.case_id == case.id)
                                  .order_by(AuditEntry.id.desc()).limit(limit)).scalars():

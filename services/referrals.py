@@ -36,7 +36,7 @@ def _workflow(app):
 def _gate(session: Session, app, *, reading: bool = False, process_id: Optional[int] = None) -> Actor:
     """The acting staff member, refused before anything about referrals is looked up. A role that
     may not read referrals, asking for one, is told it does not exist (never whether it does)."""
-    actor = resolve(session, app.login)
+    actor = resolve(session, app.login, now=app.now())
     wf = _workflow(app)
     if reading and process_id is not None and actor.role not in wf.readers:
         raise Hidden(_missing(process_id))
@@ -115,7 +115,7 @@ def _apply(session, app, staff: Actor, process: Process, event: str, actor: Acto
 
 def _victim_actor(session, app, process: Process, for_party: Optional[int], via: Optional[str]) -> Actor:
     party = for_party if for_party is not None else processes.party_for_side(session, process, "victim")
-    return resolve(session, app.login, for_party=party, via=via)
+    return resolve(session, app.login, for_party=party, via=via, now=app.now())
 
 
 # -- operations ----------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def offer(app, case_number: str, victim: int, partner_id: int, contact_id: Optio
         partner = active_partner(s, partner_id)
         contact = _contact(s, partner, contact_id)
         params = {"partner": str(partner.id), **({"contact": str(contact.id)} if contact else {})}
-        actor = resolve(s, app.login, for_party=victim, via=via)
+        actor = resolve(s, app.login, for_party=victim, via=via, now=app.now())
         out = runtime.start(s, app.store.vault, app.registry, case_number=case_number, workflow=WORKFLOW,
                             actor=actor, now=app.now(), params=params)
         out.readable = runtime.reads(_workflow(app), actor)  # the officer offers it, and reads nothing back
