@@ -2,7 +2,8 @@
 
 A registered victim, custody events with advance notices, a dialogue that
 runs to follow-up, a second one that a co-victim withdraws, and an apology
-letter returned once, accepted, held, asked for and released. The clock is
+letter returned once, accepted, held, asked for and released; then a formal
+agreement with a partner that comes up for review. The clock is
 simulated; notices go to files in the demo's outbox folder. Every step is an
 ``engine.api.App`` call (the same the commands make); the story holds no rule
 of its own: where something is refused, the engine refused it.
@@ -137,10 +138,44 @@ def a_year_passes(admin, clock, say, facts) -> dict:
             "outbox_files": len(files), "clock": clock.now()}
 
 
+def an_agreement_comes_up_for_review(admin, clock, say, facts) -> dict:
+    """A formal agreement with a hybrid partner: in force, it lets the partner's advocate see the
+    notification records it names (never the letter); six months on it is due for review."""
+    from services import agreements, partners
+
+    vs = admin.as_user("vera")
+    say.heading("A formal agreement with a partner, reviewed on time")
+    partner = partners.add(vs, name="Harbor House", model="hybrid", sector="dv_program")["id"]
+    admin.set_setting("agreement.review_months", "6")
+    today = clock.now().date()
+    aid = agreements.draft(vs, title="Harbor House MOU", partners=[partner], purpose="A joint response to domestic violence",
+                           contributions="Harbor House: an on-site advocate; the agency: referrals and notification",
+                           sharing_limits="Notification records only; never letters", contacts="Hal Director; Vera",
+                           starts=today.isoformat(), ends=today.replace(year=today.year + 2).isoformat(),
+                           text="Memorandum of understanding between the agency and Harbor House.",
+                           grant_workflows="notification", grant_permissions="case.show")["agreement"]
+    agreements.sign(vs, aid, "agency", "Vera, for the agency")
+    out = agreements.sign(vs, aid, str(partner), "Hal Director, for Harbor House")
+    say.show("agreement", f"{aid}: {' -> '.join(out['events'])}; {out['state']} for two years, reviewed every 6 months")
+    admin.add_staff("hana", "Hana Harbor", "advocate", email="hana@harbor.example", partner=partner)
+    hana = admin.as_user("hana")
+    seen = [p["workflow"] for p in hana.show_case(CASE)["processes"]]
+    say.show("Harbor's advocate sees", ", ".join(sorted(set(seen))) or "nothing")
+    say.refused("Harbor's advocate reading the letter", hana.show_process, facts["letter"])
+    admin.run_until(clock.now() + timedelta(days=184))
+    due = agreements.list_agreements(vs, due=True)
+    say.say("Six months on, victim services were reminded 30 days before, and the review is due:")
+    say.show("vcase agreement list --due", ", ".join(f"{r['id']} {r['title']} ({r['state']})" for r in due))
+    out = agreements.continue_(vs, aid, note="Working well; keep notification records only")
+    say.show("reviewed", f"{out['state']}; next review {agreements.show(vs, aid)['facts']['review_due_on'][:10]}")
+    return {"agreement": aid, "agreement_due": [r["id"] for r in due]}
+
+
 def _decoded(header: str) -> str:
     from email.header import decode_header, make_header
 
     return str(make_header(decode_header(header)))
 
 
-CHAPTERS = [registration_and_events, dialogue_to_follow_up, dialogue_withdrawn, letter_held, a_year_passes]
+CHAPTERS = [registration_and_events, dialogue_to_follow_up, dialogue_withdrawn, letter_held, a_year_passes,
+            an_agreement_comes_up_for_review]

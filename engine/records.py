@@ -46,7 +46,7 @@ def add_staff(session: Session, actor: Actor, login: str, name: str, role: str, 
     if partner is not None:
         from engine.models import Partner
 
-        found = session.get(Partner, partner) if 0 < partner < 2**63 else None
+        found = session.get(Partner, partner) if 0 < partner < 2**31 else None
         if found is None or found.retired_at is not None:
             raise NotFound(f"no active partner {partner}; `vcase partner list` shows them")
         if role == "admin":

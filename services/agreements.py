@@ -54,7 +54,7 @@ def _partner(session: Session, partner_id: int) -> Partner:
     try:
         from services.partners import active_partner
     except ImportError:  # the partner directory's own checks, if it is not installed
-        partner = session.get(Partner, partner_id) if 0 < partner_id < 2**63 else None
+        partner = session.get(Partner, partner_id) if 0 < partner_id < 2**31 else None
         if partner is None or partner.retired_at is not None:
             raise NotFound(f"no active partner {partner_id}; `vcase partner list` shows the active ones") from None
         return partner
@@ -68,7 +68,7 @@ def _gate(session: Session, app) -> None:
 
 def _agreement(session: Session, app, process_id: int) -> Process:
     _gate(session, app)
-    process = session.get(Process, process_id) if 0 < process_id < 2**63 else None
+    process = session.get(Process, process_id) if 0 < process_id < 2**31 else None
     if process is None or process.workflow != WORKFLOW:
         raise NotFound(f"no agreement {process_id}; `vcase agreement list` shows them")
     return process

@@ -326,6 +326,7 @@ def test_the_commands_walk_an_agreement(run, agency, tmp_path):
     (["agreement", "show", "1", "--version", "2"], "--version goes with --text", 2),
     (["agreement", "sign", "0", "--party", "agency", "--signer", "X"], "0", 2),
     (["agreement", "terminate", "99999999999999999999", "--reason", "x"], "", 2),
+    (["agreement", "show", "3000000000"], "no agreement 3000000000", 1),
 ])
 def test_bad_commands_say_so_in_one_line_and_write_nothing(run, agency, store, args, match, exit_code):
     before = dump(store)

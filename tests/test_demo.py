@@ -48,3 +48,10 @@ def test_the_command_replaces_its_own_folder_and_refuses_any_other(tmp_path):
     result = CliRunner().invoke(cli.vcase, ["demo", "--throwaway"])
     assert result.exit_code == 0 and "throwaway folder was removed" in result.output
 
+
+
+def test_the_agreement_comes_up_for_review_and_its_partner_never_reads_the_letter(tmp_path):
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    assert facts["agreement_due"] == [facts["agreement"]]

@@ -169,6 +169,7 @@ def test_staff_add_partner_on_the_command_line(run, agency, store):
     assert f'"partner": {partner}' in out
     before = dump(store)
     for args, match in [(["--partner", "999"], "no active partner 999"),
+                        (["--partner", "3000000000"], "no active partner 3000000000"),
                         (["--partner", str(partner), "--role", "admin"], "cannot be an admin")]:
         role = [] if "--role" in args else ["--role", "advocate"]
         code, out, err = run("ada", "staff", "add", "zed", "--name", "Zed", *role, *args)
