@@ -374,6 +374,11 @@ class Workflow:
                              + (("business",) if t.business else ()) for t in self.timers),
             "generic": [sorted(a.describe() for a in x) for x in (self.start_by, self.pause_by, self.resume_by, self.withdraw_by)],
         }
+        if self.agency_level:  # only when set, so that the fingerprints of case-level definitions do not change
+            shape["agency_level"] = True
+        if self.grants is not None:  # widening what a process grants, or when, needs a new version
+            g = self.grants
+            shape["grants"] = [g.partners, g.workflows, g.permissions, sorted(g.states), g.until or ""]
         return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -359,3 +359,67 @@ def test_hostile_text_is_stored_as_text_or_refused_whole(run, agency, store, tmp
     assert shown["title"] == value.strip()
     with store.read() as s:
         assert s.execute(text("SELECT count(*) FROM process")).scalar() >= 1
+
+
+# -- the engine's rules for agency-level processes --------------------------------
+
+def _variant(**changes):
+    from dataclasses import replace
+
+    from workflows.agreement import WORKFLOW
+
+    return replace(WORKFLOW, **changes)
+
+
+def test_agency_level_definitions_are_checked_at_load():
+    from dataclasses import replace
+
+    from engine.definition import VICTIM, Notify, allow, check
+    from engine.errors import DefinitionError
+    from workflows.agreement import WORKFLOW
+
+    check(WORKFLOW)
+    told_victim = replace(WORKFLOW.steps[0], notify=(Notify("review_due", VICTIM),))
+    with pytest.raises(DefinitionError, match="agency-level processes tell only staff"):
+        check(_variant(steps=(told_victim,) + WORKFLOW.steps[1:]))
+    with pytest.raises(DefinitionError, match="agency-level processes have no parties"):
+        check(_variant(start_by=(allow("victim_services", side="victim"),)))
+    with pytest.raises(DefinitionError, match="only agency-level processes grant access"):
+        check(_variant(agency_level=False))
+    with pytest.raises(DefinitionError, match="only agency-level processes grant access"):
+        check(_variant(grants=replace(WORKFLOW.grants, states=frozenset({"expired"}))))
+
+
+def test_what_an_agreement_grants_is_part_of_its_fingerprint():
+    from dataclasses import replace
+
+    from workflows.agreement import WORKFLOW
+
+    wider = replace(WORKFLOW.grants, states=WORKFLOW.grants.states | {"signed"})
+    assert _variant(grants=wider).fingerprint() != WORKFLOW.fingerprint()
+    assert _variant(agency_level=False, grants=None).fingerprint() != WORKFLOW.fingerprint()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_0006_goes_down_and_up_with_an_agreement_on_file(kind, tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from engine.schema import alembic_config, upgrade
+    from tests.test_migrations import empty_store
+
+    with empty_store(kind, tmp_path) as store:
+        upgrade(store)
+        from engine.clock import SimulatedClock
+        from tests.conftest import START, build_admin, build_agency
+
+        agency = build_agency(build_admin(store, SimulatedClock(START), tmp_path / "outbox"))
+        aid, _ = in_force(agency, ends="2026-09-01")
+        agency.admin.run_until(agency.clock.now() + timedelta(days=200))  # notices with no case
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0005")
+        assert "access_grant" not in inspect(store.engine).get_table_names()
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM process WHERE case_id IS NULL")).scalar() == 0
+        assert upgrade(store) == ("0005", "0006")
+        assert "access_grant" in inspect(store.engine).get_table_names()
