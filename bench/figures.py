@@ -484,6 +484,7 @@ def latency(ctx: Ctx) -> list[Figure]:
     zone = _daytime_zone(datetime.now(UTC))
     officer.open_case("LAT-1", "Sam Supervised", "oscar", zone)
     party = advocate.add_party("LAT-1", "victim", "Maria Victim", email="maria@example.org", channels=("email",))
+    advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
     N.register(advocate, "LAT-1", party["id"], "released")
     figures = []
     for interval in s.latency_intervals:

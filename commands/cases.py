@@ -219,3 +219,35 @@ def party_list(case_number, as_json):
     """
     rows = app().list_parties(case_number)
     emit_json(rows) if as_json else table(rows, ["id", "kind", "side", "name", "represents", "channels", "language"])
+
+
+@party.command("confidentiality")
+@click.argument("party_id", type=ID)
+@click.option("--method", type=click.Choice(["in_person", "phone", "in_writing", "video"]), default=None,
+              help="Record that you explained the limits of confidentiality to the party, and how.")
+@json_option
+def party_confidentiality(party_id, method, as_json):
+    """Record, or show, that the limits of confidentiality were explained.
+
+    Agency staff must make sure a victim understands what can and cannot
+    stay confidential with them (seed 000). With --method, record that you
+    explained it (by you, now); without, show when, how and by whom it was.
+    While privacy.confidentiality_first is yes (the default), agency staff
+    record nothing a victim-side party says or asks for until this is on
+    record for them, their representative, or whom they represent.
+
+    \b
+    Examples:
+      vcase party confidentiality 3 --method in_person
+      vcase party confidentiality 3 --json
+    """
+    instance = app()
+    if method is not None:
+        out = instance.explain_confidentiality(party_id, method)
+        return emit_json(out) if as_json else done(
+            f"Party {party_id}: limits of confidentiality explained ({method.replace('_', ' ')}) by "
+            f"{out['explained_by']} at {out['explained_at']}.")
+    rows = instance.confidentiality(party_id)
+    if as_json:
+        return emit_json(rows)
+    table(rows, ["explained_at", "method", "explained_by"], empty=f"(not on record for party {party_id})")

@@ -74,6 +74,9 @@ def run_story(folder: Path, say: Narrator) -> dict:
     victim = advocate.add_party(CASE, "victim", "Maria Lopez", email="maria.lopez@example.org",
                                 phone="+1 312 555 0101", channels=("email", "sms"), language="es")
     say.say(f"Case {CASE} (America/Chicago). Victim party {victim['id']}: Spanish, email then SMS.")
+    advocate.explain_confidentiality(victim["id"], "in_person")
+    say.say("Her advocate explains what can and cannot stay confidential, and records it "
+            "(`vcase party confidentiality`): agency staff record nothing she asks for before that.")
     raw = b"".join(p.read_bytes() for p in folder.glob("demo.db*"))
     found = b"maria.lopez@example.org" in raw or b"Maria Lopez" in raw
     say.show("victim's email in the file?", "FOUND (this is a bug)" if found else "not found: encrypted at rest")

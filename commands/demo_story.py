@@ -72,6 +72,7 @@ def dialogue_withdrawn(admin, clock, say, facts) -> dict:
     advocate = admin.as_user("avery")
     say.heading("A co-victim asks for a dialogue, then withdraws")
     luis = advocate.add_party(CASE, "co_victim", "Luis Lopez", email="luis.lopez@example.org", channels=("email",))
+    advocate.explain_confidentiality(luis["id"], "in_person")  # before anything he asks for is recorded
     pid = advocate.start(CASE, "dialogue", luis["id"], "in_person")["process"]
     advocate.send(pid, "begin_intake")
     say.refused("Maria's advocate withdrawing Luis's request", advocate.send, pid, "withdraw",

@@ -50,8 +50,11 @@ def registration_add(case_number, for_party, events, via, while_paused):
 @click.argument("file", type=click.File("rb"))
 @click.option("--via", type=VIA, default=None, help="How the people on the list asked to be registered.")
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would be created; write nothing.")
+@click.option("--confidentiality-explained", "explained", type=click.Choice(["in_person", "phone", "in_writing", "video"]),
+              default=None, help="How the limits of confidentiality were explained to everyone in the file (e.g. "
+              "in_writing on the form): recorded for each party; needed while privacy.confidentiality_first is yes.")
 @json_option
-def registration_import(file, via, dry_run, as_json):
+def registration_import(file, via, dry_run, explained, as_json):
     """Add victim-side parties and register them for notices, from a CSV file.
 
     One row is one person on an existing case: a party (as `vcase party add`)
@@ -96,13 +99,13 @@ def registration_import(file, via, dry_run, as_json):
     \b
     Examples:
       vcase registration import victims.csv --dry-run
-      vcase registration import victims.csv --via in_writing
+      vcase registration import victims.csv --via in_writing --confidentiality-explained in_writing
     """
     from services import registrations
 
     data = file.read(registrations.MAX_BYTES + 1)
     try:
-        out = with_progress(lambda progress: registrations.import_csv(app(), data, via, dry_run, progress))
+        out = with_progress(lambda progress: registrations.import_csv(app(), data, via, dry_run, progress, explained))
     except registrations.ImportRefused as refused:
         show_problems(refused.problems)
         raise

@@ -156,6 +156,20 @@ class App:
         with self.store.read() as s:
             return records.list_parties(s, self.store.vault, self._actor(s), case_number)
 
+    def explain_confidentiality(self, party_id: int, method: str) -> dict[str, Any]:
+        """Record that you explained the limits of confidentiality to a victim-side party."""
+        from engine import confidentiality
+
+        with self.store.write() as s:
+            return confidentiality.record(s, self._actor(s), party_id, method, self.now())
+
+    def confidentiality(self, party_id: int) -> list[dict[str, Any]]:
+        """When, how and by whom the limits of confidentiality were explained to a party."""
+        from engine import confidentiality
+
+        with self.store.read() as s:
+            return confidentiality.records(s, self._actor(s), party_id)
+
     # -- processes ---------------------------------------------------------------
 
     def start(self, case_number: str, workflow: str, for_party: Optional[int], via: Optional[str] = None,

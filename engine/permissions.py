@@ -44,6 +44,8 @@ COMMANDS: dict[str, frozenset[str]] = {
     # Interest on file: a request for a victim-initiated process from someone who may not start it.
     "interest.record": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
     "interest.read": frozenset({"advocate", "victim_services", "admin"}),
+    # The limits of confidentiality explained to a victim-side party (seed 000): staff who speak with victims.
+    "confidentiality.record": frozenset({"officer", "advocate", "victim_services", "facilitator"}),
     # The partner directory holds organizations, not victim data: whoever refers victims reads it.
     "partner.read": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
     "partner.manage": frozenset({"victim_services", "admin"}),
@@ -71,6 +73,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "settings.set": ("change agency settings", "vcase settings set"),
     "interest.record": ("keep a request from the person under supervision on file", "vcase dialogue interest"),
     "interest.read": ("read requests kept on file", "vcase dialogue interests"),
+    "confidentiality.record": ("record that the limits of confidentiality were explained",
+                               "vcase party confidentiality --method"),
     "partner.read": ("read the partner directory", "vcase partner list / show / contact list"),
     "partner.manage": ("change the partner directory", "vcase partner add / update / retire / import / contact"),
 }
@@ -101,9 +105,14 @@ class Actor:
     via: Optional[str] = None
     scope: Optional[Scope] = None  # a partner's staff member: only what their partner's agreement grants
 
-    def within(self, workflow: str) -> bool:
-        """Whether the actor's scope (if they have one) includes ``workflow``."""
-        return self.scope is None or workflow in self.scope.workflows
+    def within(self, workflow) -> bool:
+        """Whether the actor's scope (if they have one) includes ``workflow`` (a definition, or its
+        name); a definition closed to partners' staff (``Workflow.partner_staff``) never is."""
+        if self.scope is None:
+            return True
+        if not getattr(workflow, "partner_staff", True):
+            return False
+        return getattr(workflow, "name", workflow) in self.scope.workflows
 
     def describe(self) -> str:
         side = f" for the {self.party_side} side" if self.party_side else ""

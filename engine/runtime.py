@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from engine import agency as agency_mod, audit, documents, grants, outbox, records, timers
+from engine import confidentiality
 from engine import settings as settings_mod
 from engine.clock import parse_when, require_utc
 from engine.crypto import Vault
@@ -99,7 +100,7 @@ def load_process(session: Session, process_id: int) -> Process:
 
 
 def reads(wf: Workflow, actor: Actor) -> bool:
-    return (actor.role in wf.readers and actor.within(wf.name)) or actor.role == "system"
+    return (actor.role in wf.readers and actor.within(wf)) or actor.role == "system"
 
 
 def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None) -> None:
@@ -115,7 +116,7 @@ def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None)
 def ever_admits(wf: Workflow, actor: Actor, event: Optional[str] = None) -> bool:
     """Whether some state of ``wf`` lets ``actor`` send ``event`` (any event if None): an answer
     that depends on the definition only, never on a process's state."""
-    return actor.within(wf.name) and any(a.admits(actor.role, actor.party_side) for a in wf.allows(event))
+    return actor.within(wf) and any(a.admits(actor.role, actor.party_side) for a in wf.allows(event))
 
 
 def start(session: Session, vault: Vault, registry: Registry, *, case_number: Optional[str], workflow: str,
@@ -135,6 +136,7 @@ def start(session: Session, vault: Vault, registry: Registry, *, case_number: Op
     if wf.victim_initiated and actor.party_side != "victim":
         raise NotPermitted(f"only a victim-side party can start a {wf.name}; act --for the victim, guardian or next of kin")
     _pin(session, wf)
+    confidentiality.require_explained(session, actor, START, policy)
     values = _parse(session, wf.start_params, params or {}, case.time_zone)
     facts = _facts(session, case, wf.initial, {}, values, actor, policy, now)
     _guard(wf.start_guards, START, facts)
@@ -227,6 +229,7 @@ def decide(session: Session, registry: Registry, compiled: Compiled, process, ev
         raise InvalidInput(f"party {actor.party_id} is not on this process's case")
     _speaks_for_initiator(session, process, actor, event)
     policy = settings_mod.load(session, registry)
+    confidentiality.require_explained(session, actor, event, policy)
     values = _parse(session, step.params if step else GENERIC_PARAMS, params or {}, case.time_zone)
     facts = _facts(session, case, source, process.data or {}, values, actor, policy, now)
     if step:
@@ -335,7 +338,7 @@ def _allowed(wf: Workflow, step: Optional[Step], event: str) -> tuple[Allow, ...
 
 
 def _permit(allows: tuple[Allow, ...], actor: Actor, event: str, wf: Workflow) -> None:
-    if not actor.within(wf.name):  # a partner's staff member, outside what their agreement grants
+    if not actor.within(wf):  # a partner's staff member, outside what their agreement grants
         raise NotPermitted(f"{actor.login} (staff of a partner) is not permitted to {words(event)} in a {wf.name}: "
                            "no agreement in force grants it to their partner")
     if any(a.admits(actor.role, actor.party_side) for a in allows):

@@ -204,6 +204,10 @@ ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     # Officers enforcing a no-contact or stay-away condition may need to know where the victim lives;
     # "yes" shows them the victim side's names and postal addresses, never e-mail or phone.
     "privacy.officer_sees_victim_address": yes_no("no"),
+    # Seed 000: agency (systems-based) staff record that the limits of confidentiality were explained
+    # to a victim-side party before they record anything the victim says or asks for
+    # (engine.confidentiality). "no" lifts the rule; the record can still be kept.
+    "privacy.confidentiality_first": yes_no("yes"),
 }
 
 

@@ -22,7 +22,8 @@ from engine.registry import Registry
 # Case-level entries some roles may not see at all: who each action is shown to. A victim's details
 # go to victim-facing roles; a request for a restorative process from the person under supervision
 # (interest on file) only to victim services, never to supervision or parole.
-RESTRICTED_ACTIONS = {"party.add": VICTIM_READERS, "interest.record": COMMANDS["interest.read"]}
+RESTRICTED_ACTIONS = {"party.add": VICTIM_READERS, "party.confidentiality_explained": VICTIM_READERS,
+                      "interest.record": COMMANDS["interest.read"]}
 
 
 def timeline(session: Session, registry: Registry, actor: Actor, case_number: str, limit: int = 500) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def timeline(session: Session, registry: Registry, actor: Actor, case_number: st
     processes = {p.id: p for p in session.execute(select(Process).where(Process.case_id == case.id)).scalars()}
     readable = {pid for pid, p in processes.items()
                 if actor.role in registry.get(p.workflow, p.workflow_version).workflow.readers
-                and actor.within(p.workflow)}
+                and actor.within(registry.get(p.workflow, p.workflow_version).workflow)}
     past = []
     for entry in session.execute(select(AuditEntry).where(AuditEntry.case_id == case.id)
                                  .order_by(AuditEntry.id.desc()).limit(limit)).scalars():

@@ -48,7 +48,7 @@ def _gate(session: Session, app, *, reading: bool = False, process_id: Optional[
 
 
 def _referral(session: Session, process_id: int) -> Process:
-    process = session.get(Process, process_id) if 0 < process_id < 2**63 else None
+    process = session.get(Process, process_id) if 0 < process_id < 2**31 else None
     if process is None or process.workflow != WORKFLOW:
         raise Hidden(_missing(process_id))
     return process
@@ -66,7 +66,7 @@ def active_partner(session: Session, partner_id: int) -> Partner:
         directory_check = None
     if directory_check is not None:
         return directory_check(session, partner_id)
-    partner = session.get(Partner, partner_id) if 0 < partner_id < 2**63 else None
+    partner = session.get(Partner, partner_id) if 0 < partner_id < 2**31 else None
     if partner is None:
         raise NotFound(f"no partner {partner_id}; `vcase partner list` shows the active ones")
     if partner.retired_at is not None:
@@ -78,7 +78,7 @@ def _contact(session: Session, partner: Partner, contact_id: Optional[int]) -> O
     """The named contact (it must be the partner's, and active), else the partner's first active one
     by escalation order; None if it has none."""
     if contact_id is not None:
-        contact = session.get(PartnerContact, contact_id) if 0 < contact_id < 2**63 else None
+        contact = session.get(PartnerContact, contact_id) if 0 < contact_id < 2**31 else None
         if contact is None or contact.partner_id != partner.id or not contact.active:
             raise NotFound(f"partner {partner.id} has no active contact {contact_id}; "
                            f"`vcase partner show {partner.id}` lists its contacts")

@@ -75,22 +75,26 @@ class Row:
 # -- import ----------------------------------------------------------------------------------
 
 def import_csv(app, data: bytes, via: Optional[str] = None, dry_run: bool = False,
-               progress: Optional[Callable[[int, int], None]] = None) -> dict[str, Any]:
+               progress: Optional[Callable[[int, int], None]] = None, explained: Optional[str] = None) -> dict[str, Any]:
     """Add the parties and registrations of a CSV file in one transaction, or nothing.
 
     Raises ``ImportRefused`` listing every row's problems; ``progress(done, total)`` is called
     after each write. With ``dry_run`` everything is done and rolled back: the report says
-    what would have been created."""
+    what would have been created. ``explained``: how the limits of confidentiality were explained
+    to every person in the file (e.g. in_writing, on the registration form), recorded for each
+    party it adds; without it, agency staff may not register them while the setting
+    privacy.confidentiality_first is yes."""
     try:
         with app.store.write() as s:
             actor = app._actor(s, via=via)
             _may_import(app, actor)
             rows, total = _parse(data)
+            _confidentiality_said(s, app, actor, rows, explained)
             _check(s, app.store.vault, rows)
             problems = [p for r in rows for p in r.problems]
             if problems:
                 raise ImportRefused(problems, total)
-            _write(s, app, actor, rows, total, via, progress)
+            _write(s, app, actor, rows, total, via, progress, explained)
             report = _report(rows, dry_run)
             if dry_run:
                 raise DryRun(report)
@@ -107,6 +111,22 @@ def _may_import(app, actor: Actor) -> None:
     if actor.role not in allowed:
         raise NotPermitted(f"{actor.role} is not permitted to import registrations (allowed: {', '.join(allowed)}): "
                            "it adds parties and registers them for notices")
+
+
+def _confidentiality_said(session, app, actor: Actor, rows: list[Row], explained: Optional[str]) -> None:
+    """Refuse at once, not row by row, a file that registers people before the limits of
+    confidentiality are on record for them (they are new: only the file can say it was done)."""
+    from engine import confidentiality, settings
+
+    if explained is not None:
+        if explained not in confidentiality.METHODS:
+            raise InvalidInput(f"unknown --confidentiality-explained {explained!r}; use one of: "
+                               f"{', '.join(confidentiality.METHODS)}")
+        return
+    if any(r.events is not None for r in rows) and confidentiality.applies(session, actor, settings.load(session, app.registry)):
+        raise InvalidInput("this file registers people for notices: say how the limits of confidentiality were "
+                           "explained to them (--confidentiality-explained in_writing, e.g. on the registration form); "
+                           f"agency staff record it before anything a victim asks for (setting {confidentiality.SETTING})")
 
 
 def _parse(data: bytes) -> tuple[list[Row], int]:
@@ -251,7 +271,8 @@ def _check(session, vault, rows: list[Row]) -> None:
                                     "on this case")
 
 
-def _write(session, app, actor: Actor, rows: list[Row], rows_in_file: int, via: Optional[str], progress) -> None:
+def _write(session, app, actor: Actor, rows: list[Row], rows_in_file: int, via: Optional[str], progress,
+           explained: Optional[str] = None) -> None:
     """Every party first, then every registration, so a minor's registration reaches the guardian a
     later row adds. Any refusal names its row and undoes the whole file."""
     registering = [r for r in rows if r.events is not None]
@@ -265,6 +286,10 @@ def _write(session, app, actor: Actor, rows: list[Row], rows_in_file: int, via: 
                 language=row.language, time_zone=row.time_zone, minor=row.minor, deceased=row.deceased,
                 represents=party_of_row[row.represents_row] if row.represents_row else row.represents)
             row.party_id = party_of_row[row.number] = party.id
+            if explained is not None:
+                from engine import confidentiality
+
+                confidentiality.record(session, actor, party.id, explained, app.now())
         done += 1
         if progress:
             progress(done, total)

@@ -163,6 +163,10 @@ def build_agency(admin: App):
     minor = advocate.add_party("2026-CR-0001", "co_victim", "Kim Minor", minor=True)
     guardian = advocate.add_party("2026-CR-0001", "guardian", "Gail Guardian", represents=minor["id"],
                                   email="gail@example.org", channels=("email",))
+    # Agency staff record nothing a victim-side party says or asks for before the limits of
+    # confidentiality were explained to them (privacy.confidentiality_first): on record here for all three.
+    for party in (victim, minor, guardian):
+        advocate.explain_confidentiality(party["id"], "in_person")
     parties = officer.list_parties("2026-CR-0001")
     offender = next(p for p in parties if p["kind"] == "supervised_person")
     return SimpleNamespace(

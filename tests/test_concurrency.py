@@ -223,6 +223,7 @@ def test_a_deadlock_between_two_writers_is_a_conflict_not_busy(store, agency):
 def test_two_schedulers_on_two_cases_do_not_deadlock(store, agency):
     agency.officer.open_case("2026-CR-0002", "Sam Second", "oscar", "America/Chicago")
     second = agency.advocate.add_party("2026-CR-0002", "victim", "Vic Second")["id"]
+    agency.advocate.explain_confidentiality(second, "in_person")  # privacy.confidentiality_first
     pids = []
     for case in ("one", "two", "two", "one") * 2:  # due order: cases 1, 2, 2, 1, ... so batches of 2 cross
         number, party = (agency.case, agency.victim) if case == "one" else ("2026-CR-0002", second)

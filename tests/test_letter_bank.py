@@ -170,7 +170,9 @@ def _case_id(agency) -> int:
 
 
 def add_party(agency, kind: str, **details) -> int:
-    return agency.advocate.add_party(agency.case, kind, f"A {kind}", **details)["id"]
+    party = agency.advocate.add_party(agency.case, kind, f"A {kind}", **details)["id"]
+    agency.advocate.explain_confidentiality(party, "in_person")  # privacy.confidentiality_first
+    return party
 
 
 def letter_notices(store, letter_id: int, **where) -> list[Notice]:

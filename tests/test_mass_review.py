@@ -35,6 +35,7 @@ def burst(agency, tmp_path):
         case = f"BULK-{i}"
         agency.officer.open_case(case, f"Person {i}", "oscar", TZ)
         party = agency.advocate.add_party(case, "victim", f"Victim {i}", email=f"v{i}@example.org", channels=("email",))
+        agency.advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
         N.register(agency.advocate, case, party["id"], "release_scheduled,released")
     N.deliver(agency.admin)  # the registration confirmations
     agency.clock.set(parse_when("2026-03-03T10:00", TZ))
@@ -181,6 +182,7 @@ def test_a_large_burst_is_reviewed_in_one_go(agency, tmp_path):
     agency.officer.open_case("BIG-1", "Person", "oscar", TZ)
     for i in range(120):
         party = agency.advocate.add_party("BIG-1", "survivor", f"S {i}", email=f"s{i}@example.org", channels=("email",))
+        agency.advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
         N.register(agency.advocate, "BIG-1", party["id"], "released")
     agency.clock.advance(timedelta(hours=1))
     out = N.record_event(agency.officer, "BIG-1", "released", agency.clock.now(), "")

@@ -120,6 +120,7 @@ def test_mass_change_guard_holds_a_burst_and_lets_a_normal_day_through(agency, s
         case = f"BULK-{i}"
         agency.officer.open_case(case, f"Person {i}", "oscar", TZ)
         party = agency.advocate.add_party(case, "victim", f"Victim {i}", email=f"v{i}@example.org", channels=("email",))
+        agency.advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
         N.register(agency.advocate, case, party["id"], "released")
     N.deliver(agency.admin)
     smtp.messages.clear()
@@ -145,6 +146,7 @@ def test_mass_change_guard_holds_a_burst_and_lets_a_normal_day_through(agency, s
 
 def test_correction_reaches_every_recipient_of_the_original(reg, smtp):
     second = reg.advocate.add_party(reg.case, "survivor", "Sol Survivor", email="sol@example.org", channels=("email",))
+    reg.advocate.explain_confidentiality(second["id"], "in_person")  # privacy.confidentiality_first
     N.register(reg.advocate, reg.case, second["id"], "release_scheduled")
     N.deliver(reg.admin)
     smtp.messages.clear()

@@ -57,6 +57,7 @@ def path_resumed_at_night(reg, smtp):
 def path_released_from_review_at_night(reg, smtp):
     reg.admin.set_setting("notification.mass_threshold", "1")  # two registrants are a burst
     second = reg.advocate.add_party(reg.case, "survivor", "Sol Survivor", email="sol@example.org", channels=("email",))
+    reg.advocate.explain_confidentiality(second["id"], "in_person")  # privacy.confidentiality_first
     N.register(reg.advocate, reg.case, second["id"], "transfer")
     reg.clock.set(at("2026-03-04T12:00"))
     out = N.record_event(reg.officer, reg.case, "transfer", reg.clock.now(), "")
@@ -122,6 +123,7 @@ def test_quiet_hours_are_the_recipients_own(agency, smtp, tmp_path):
     agency.admin.outbox = tmp_path
     party = agency.advocate.add_party(agency.case, "survivor", "Lena Far", email="lena@example.org",
                                       channels=("email",), time_zone="Europe/Berlin")
+    agency.advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
     N.register(agency.advocate, agency.case, party["id"], "transfer")
     agency.clock.set(at("2026-03-04T16:00"))  # 16:00 in Chicago, 23:00 in Berlin
     N.record_event(agency.officer, agency.case, "transfer", agency.clock.now(), "")

@@ -32,6 +32,7 @@ def victim_on_file(agency) -> int:
     """A victim with every kind of contact detail, and notices rendered for her (her name is in them)."""
     party = agency.advocate.add_party(agency.case, "victim", NAME, email=EMAIL, phone=PHONE, address=ADDRESS,
                                       channels=("email", "sms"))
+    agency.advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
     pid = agency.advocate.start(agency.case, "toy", party["id"])["process"]
     agency.advocate.send(pid, "submit", party["id"], params={"summary": "wants to be told"})
     agency.advocate.send(pid, "withdraw", party["id"])

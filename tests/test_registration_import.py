@@ -55,6 +55,19 @@ def counts(store) -> dict[str, int]:
 
 
 @pytest.fixture
+def run(run):
+    """The CLI as in conftest; an import says the forms explained the limits of confidentiality
+    (privacy.confidentiality_first: agency staff register no one before it is on record)."""
+
+    def invoke(user, *args):
+        if args[:2] == ("registration", "import"):
+            args = (*args, "--confidentiality-explained", "in_writing")
+        return run(user, *args)
+
+    return invoke
+
+
+@pytest.fixture
 def world(agency):
     agency.officer.open_case(OTHER, "Sid Supervised", "oscar", "America/Chicago")
     return agency
@@ -83,14 +96,15 @@ def test_a_good_file_of_50_rows_adds_50_parties_and_50_registrations(run, store,
     after = counts(store)
     assert after["party"] - before["party"] == 50
     assert after["process"] - before["process"] == 50
-    assert after["audit_entry"] - before["audit_entry"] == 100  # party.add and notification.start, each row
+    # party.add, party.confidentiality_explained (--confidentiality-explained) and notification.start, each row
+    assert after["audit_entry"] - before["audit_entry"] == 150
     assert after["notice"] - before["notice"] == 50  # one confirmation each, on the first channel
     assert (report["parties"], report["registrations"], report["notices"]) == (50, 50, 50)
     assert {c["case_number"]: c["parties"] for c in report["cases"]} == {CASE: 29, OTHER: 21}
     with store.engine.connect() as conn:
         audited = conn.execute(text(
-            "SELECT action, actor_login, via, on_behalf_of FROM audit_entry ORDER BY id DESC LIMIT 100")).all()
-    assert sorted({a.action for a in audited}) == ["notification.start", "party.add"]
+            "SELECT action, actor_login, via, on_behalf_of FROM audit_entry ORDER BY id DESC LIMIT 150")).all()
+    assert sorted({a.action for a in audited}) == ["notification.start", "party.add", "party.confidentiality_explained"]
     assert {a.actor_login for a in audited} == {"avery"}
     starts = [a for a in audited if a.action == "notification.start"]
     assert {a.via for a in starts} == {"in_writing"}
@@ -273,7 +287,7 @@ def test_hostile_cells_are_refused_by_row_or_taken_literally_and_never_echoed(wo
     rows[1][column] = marked
     before = counts(world.store)
     try:
-        report = registrations.import_csv(world.advocate, csv_bytes(rows), dry_run=True)
+        report = registrations.import_csv(world.advocate, csv_bytes(rows), dry_run=True, explained="in_writing")
         said = json.dumps(report)
         assert report["rows"] == 2
     except registrations.ImportRefused as refused:

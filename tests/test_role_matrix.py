@@ -46,6 +46,7 @@ def invocations(agency) -> dict[str, list[str]]:
         "settings.set": ["settings", "set", "agency.name", "Victim Services"],
         "interest.record": ["dialogue", "interest", CASE, "--offender", str(agency.offender), "--via", "in_writing"],
         "interest.read": ["dialogue", "interests", CASE],
+        "confidentiality.record": ["party", "confidentiality", str(agency.victim), "--method", "phone"],
         "partner.read": ["partner", "list"],
         "partner.manage": ["partner", "add", "Zed Shelter", "--model", "community_based", "--sector", "shelter_housing"],
     }

@@ -147,6 +147,8 @@ def _seed(store: Store) -> SimpleNamespace:
                                 channels=("email",))
     minor = advocate.add_party("2026-CR-0001", "co_victim", "Kim Minor", minor=True)
     guardian = advocate.add_party("2026-CR-0001", "guardian", "Gail Guardian", represents=minor["id"])
+    for party in (victim, minor, guardian):  # privacy.confidentiality_first: on record before acting for them
+        advocate.explain_confidentiality(party["id"], "in_person")
     offender = next(p for p in advocate.list_parties("2026-CR-0001") if p["kind"] == "supervised_person")
     parties = {"victim": victim["id"], "guardian": guardian["id"], "offender": offender["id"]}
     return SimpleNamespace(store=store, clock=clock, admin=admin, parties=parties, cached={})

@@ -175,6 +175,7 @@ def registrants(agency, n: int, time_zone=None) -> list[int]:
     for i in range(n):
         party = agency.advocate.add_party(agency.case, "survivor", f"Survivor {i}", email=f"s{i}@example.org",
                                           channels=("email",), time_zone=time_zone)
+        agency.advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
         ids.append(N.register(agency.advocate, agency.case, party["id"], "released,transfer,furlough")["process"])
     return ids
 

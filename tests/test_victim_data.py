@@ -48,6 +48,7 @@ def refused(agency, smtp, tmp_path):
     for app in (agency.admin, agency.officer, agency.advocate, agency.vs):
         app.outbox = tmp_path / "outbox"
     party = agency.advocate.add_party(agency.case, "victim", NAME, email=ADDRESS, phone=PHONE, channels=("email",))
+    agency.advocate.explain_confidentiality(party["id"], "in_person")  # privacy.confidentiality_first
     N.register(agency.advocate, agency.case, party["id"], "all", "phone")
     N.deliver(agency.admin)  # the confirmation: refused too
     smtp.refuse[ADDRESS] = REPLY
