@@ -320,6 +320,9 @@ class Workflow:
     # agency's zone (setting agency.time_zone), no case facts or parties, notices to staff only.
     agency_level: bool = False
     grants: Optional[Grants] = None  # access the process grants partners' staff (see ``Grants``)
+    # False: no agreement ever opens this workflow to a partner's staff, whatever a grant names (the
+    # letter bank: a letter waits for the victim alone). Checked by ``permissions.Actor.within``.
+    partner_staff: bool = True
 
     @property
     def state_names(self) -> tuple[str, ...]:

@@ -180,7 +180,7 @@ def of_workflow(session: Session, registry: Registry, actor: Actor, process_id: 
     if process is None or process.workflow != workflow:
         raise Hidden(missing_message(process_id))
     wf = registry.get(process.workflow, process.workflow_version).workflow
-    if not (reads(wf, actor) or (actor.within(wf.name) and any(actor.role in a.roles for a in wf.allows()))):
+    if not (reads(wf, actor) or (actor.within(wf) and any(actor.role in a.roles for a in wf.allows()))):
         raise Hidden(missing_message(process_id))
     return process
 

@@ -188,3 +188,23 @@ def test_every_permission_key_is_refused_to_a_partners_staff_without_an_agreemen
         code, out, err = run("hana", *table[key])
         assert code == 1 and "not permitted" in err, (key, out, err)
     assert dump(store) == before
+
+
+def test_no_grant_opens_the_letter_bank_even_one_written_by_hand(partner_staff):
+    """The letter bank is closed to partners' staff in its definition (``partner_staff=False``):
+    the engine refuses it whatever a grant row names."""
+    from sqlalchemy import update
+
+    from engine.models import AccessGrant
+
+    a = partner_staff
+    aid = agree(a)
+    with a.store.write() as s:
+        s.execute(update(AccessGrant).where(AccessGrant.process_id == aid)
+                  .values(workflows="notification,referral,letter_bank,dialogue"))
+    with pytest.raises(Hidden):
+        a.hana.show_process(a.letter)
+    with pytest.raises(NotPermitted):
+        a.hana.list_processes(a.case, "letter_bank")
+    assert "letter_bank" not in {p["workflow"] for p in a.hana.show_case(a.case)["processes"]}
+    assert a.hana.show_process(a.registration)["workflow"] == "notification"

@@ -320,6 +320,7 @@ WORKFLOW = Workflow(
     pause_by=(REVIEWER, VICTIM_SIDE),
     resume_by=(REVIEWER, VICTIM_SIDE),
     withdraw_by=(WRITER,),
+    partner_staff=False,  # no agreement opens a letter to a partner's staff
     settings={
         "letter_bank.retention": one_of("indefinite", "end_of_supervision"),  # the latter e.g. Wisconsin
         "letter_bank.retention_review_days": days("365", high=3650),
