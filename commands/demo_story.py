@@ -2,8 +2,9 @@
 
 A registered victim, custody events with advance notices, a dialogue that
 runs to follow-up, a second one that a co-victim withdraws, and an apology
-letter returned once, accepted, held, asked for and released; then a formal
-agreement with a partner that comes up for review. The clock is
+letter returned once, accepted, held, asked for and released; then a referral
+to a community program that the victim consents to, and a formal agreement
+with a partner that comes up for review. The clock is
 simulated; notices go to files in the demo's outbox folder. Every step is an
 ``engine.api.App`` call (the same the commands make); the story holds no rule
 of its own: where something is refused, the engine refused it.
@@ -139,6 +140,36 @@ def a_year_passes(admin, clock, say, facts) -> dict:
             "outbox_files": len(files), "clock": clock.now()}
 
 
+def a_referral_the_victim_consents_to(admin, clock, say, facts) -> dict:
+    """A referral to a community program: Maria decides what is shared (her name and language, not how
+    to reach her); the partner is told only that, acknowledges, and starts services; a month later
+    she is asked whether she got the help she needed."""
+    from services import partners, referrals
+
+    vs, officer = admin.as_user("vera"), admin.as_user("oscar")
+    say.heading("A referral the victim consents to")
+    partner = partners.add(vs, name="Lakeside Survivors Network", model="community_based", sector="dv_program",
+                           services="personal_advocacy,emotional_support_safety", languages="en,es",
+                           referral_method="e-mail the intake desk", referral_email="intake@lakeside.example")["id"]
+    partners.add_contact(vs, partner, name="Intake desk", role="intake", email="intake@lakeside.example",
+                         escalation_order=1)
+    offered = referrals.offer(officer, CASE, facts["victim_party"], partner, via="in_person")
+    say.say("Her officer tells Maria about a community program for survivors and offers to refer her.")
+    out = referrals.consent(vs, offered["referral"], ["name", "language"], via="phone")
+    say.show("consent", "Maria shares her name and language only; the partner is told nothing else")
+    referrals.record(vs, offered["referral"], "acknowledge", note="Intake will call through the advocate")
+    out = referrals.record(vs, offered["referral"], "start_services", note="Weekly support group")
+    say.show("referral", f"{offered['referral']}: {out['from']} -> {out['to']}")
+    from engine.channels import files_only
+    from engine.scheduler import simulate
+
+    sent = simulate(admin, clock.now() + timedelta(days=31), files_only(facts["outbox"])).sent
+    say.say("The partner's notice, Maria's confirmation of what was shared, and a month later her check-in "
+            "(\"did you get the help you needed?\") went out.")
+    say.show("referral notices delivered", sent)
+    return {"referral": offered["referral"], "referral_notices": sent}
+
+
 def an_agreement_comes_up_for_review(admin, clock, say, facts) -> dict:
     """A formal agreement with a hybrid partner: in force, it lets the partner's advocate see the
     notification records it names (never the letter); six months on it is due for review."""
@@ -179,4 +210,4 @@ def _decoded(header: str) -> str:
 
 
 CHAPTERS = [registration_and_events, dialogue_to_follow_up, dialogue_withdrawn, letter_held, a_year_passes,
-            an_agreement_comes_up_for_review]
+            a_referral_the_victim_consents_to, an_agreement_comes_up_for_review]

@@ -18,7 +18,8 @@ def test_the_story_runs_a_year_and_writes_the_notices_to_files(tmp_path, monkeyp
     assert facts["dialogue_state"] == "closed"
     assert facts["timers_fired"] == 7  # hearing: 30/7/1 days before; meeting: 7/1 days; check-in; close
     emails = sorted((folder / "outbox" / "email").glob("*.eml"))
-    assert facts["outbox_files"] == facts["notices_delivered"] == len(emails) + len(
+    assert facts["outbox_files"] == facts["notices_delivered"]
+    assert facts["notices_delivered"] + facts["referral_notices"] == len(emails) + len(
         list((folder / "outbox" / "letters").rglob("*.txt")))
     maria = [p.read_text(encoding="utf-8") for p in emails if "To: maria.lopez@" in p.read_text(encoding="utf-8")]
     assert maria and all("Content-Language: es" in m for m in maria)
@@ -55,3 +56,14 @@ def test_the_agreement_comes_up_for_review_and_its_partner_never_reads_the_lette
     folder.mkdir()
     facts = run_story(folder, Narrator())
     assert facts["agreement_due"] == [facts["agreement"]]
+
+
+def test_the_referral_tells_the_partner_only_what_maria_agreed_to_share(tmp_path):
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    assert facts["referral_notices"] == 3  # the partner, Maria's confirmation, her check-in a month later
+    texts = [p.read_text(encoding="utf-8") for p in (folder / "outbox" / "email").glob("*.eml")]
+    [to_partner] = [t for t in texts if "To: intake@lakeside.example" in t]
+    assert "Maria" in to_partner  # her name: she shared it
+    assert "maria.lopez@" not in to_partner and "555 0101" not in to_partner and "2026-CR-0042" not in to_partner
