@@ -151,6 +151,37 @@ def case_safety(case_number, ipv, misconduct, order_kind, starts, ends):
          f"misconduct={out['misconduct_toward_victim']}.")
 
 
+@case.command("contacts")
+@click.argument("case_number")
+@click.option("--law-enforcement", "law_enforcement", default=None, metavar="CONTACT[,CONTACT]",
+              help="Partner contact ids for law enforcement, first called first (replaces the list).")
+@click.option("--prosecutor", default=None, metavar="CONTACT[,CONTACT]",
+              help="Partner contact ids for the prosecutor, first called first (replaces the list).")
+@json_option
+def case_contacts(case_number, law_enforcement, prosecutor, as_json):
+    """Designate or read the case's law-enforcement and prosecutor contacts.
+
+    They are contacts in the partner directory; an intimidation report goes to
+    the first of each at once, and down the list while nobody acknowledges it.
+    Without options, shows the list.
+
+    \b
+    Examples:
+      vcase case contacts 2026-CR-0042 --law-enforcement 4,7 --prosecutor 9
+      vcase case contacts 2026-CR-0042 --json
+    """
+    from services import case_contacts as cc
+
+    le = cc.parse_ids(law_enforcement, "--law-enforcement")
+    pr = cc.parse_ids(prosecutor, "--prosecutor")
+    instance = app()
+    out = cc.show(instance, case_number) if le is None and pr is None else cc.set_contacts(instance, case_number, le, pr)
+    if as_json:
+        return emit_json(out)
+    table(out["contacts"], ["role", "position", "contact", "name", "partner", "email", "phone"],
+          title=f"Designated contacts of {case_number}", empty="(no designated contacts)")
+
+
 @click.group()
 def party():
     """Victims, survivors, co-victims and their representatives on a case."""
@@ -158,7 +189,7 @@ def party():
 
 @party.command("add")
 @click.argument("case_number")
-@click.option("--kind", required=True, type=click.Choice(["victim", "survivor", "co_victim", "guardian", "next_of_kin"]))
+@click.option("--kind", required=True, type=click.Choice(["victim", "survivor", "co_victim", "witness", "guardian", "next_of_kin"]))
 @click.option("--name", required=True)
 @click.option("--email", default=None)
 @click.option("--phone", default=None)

@@ -32,13 +32,14 @@ class SQLModel(_SQLModel):
     model_config = ConfigDict(defer_build=True)
 
 ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin")
-PARTY_KINDS = ("victim", "survivor", "co_victim", "guardian", "next_of_kin", "supervised_person")
-VICTIM_SIDE_KINDS = ("victim", "survivor", "co_victim", "guardian", "next_of_kin")
+PARTY_KINDS = ("victim", "survivor", "co_victim", "witness", "guardian", "next_of_kin", "supervised_person")
+VICTIM_SIDE_KINDS = ("victim", "survivor", "co_victim", "witness", "guardian", "next_of_kin")
 CHANNELS = ("email", "sms", "letter")
 LANGUAGES = ("en", "es")
 TIMER_STATUSES = ("pending", "frozen", "fired", "cancelled")
 NOTICE_STATUSES = ("queued", "held", "sending", "sent", "failed", "confirmed", "cancelled")
-AUDIENCES = ("victim", "offender", "staff", "partner")
+AUDIENCES = ("victim", "offender", "staff", "partner", "responder")
+CASE_CONTACT_ROLES = ("law_enforcement", "prosecutor")
 # Community partners (seed 002): the advocate model, the sector, and the VOCA service categories.
 PARTNER_MODELS = ("community_based", "systems_based", "hybrid")
 PARTNER_SECTORS = ("dv_program", "sexual_assault_program", "child_advocacy", "elder_abuse", "homicide_survivors",
@@ -129,6 +130,26 @@ class PartnerContact(SQLModel, table=True):
     phone: Optional[str] = Field(default=None, max_length=40)
     escalation_order: Optional[int] = None
     active: bool = True
+
+
+class CaseContact(SQLModel, table=True):
+    """A partner contact designated to act for a case (law enforcement, the prosecutor), ranked by
+    ``position``: the escalation list an urgent report goes down (migration 0007)."""
+
+    __tablename__ = "case_contact"
+    __table_args__ = (
+        CheckConstraint(_in("role", CASE_CONTACT_ROLES), name="case_contact_role_known"),
+        CheckConstraint("position >= 1", name="case_contact_position_positive"),
+        UniqueConstraint("case_id", "role", "position", name="case_contact_one_per_position"),
+        UniqueConstraint("case_id", "role", "contact_id", name="case_contact_once_per_role"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    contact_id: int = Field(foreign_key="partner_contact.id")
+    role: str = Field(max_length=24)
+    position: int
+    designated_by: str = Field(max_length=64)
+    designated_at: datetime = Field(sa_column=_utc())
 
 
 class Case(SQLModel, table=True):

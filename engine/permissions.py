@@ -49,6 +49,8 @@ COMMANDS: dict[str, frozenset[str]] = {
     # The partner directory holds organizations, not victim data: whoever refers victims reads it.
     "partner.read": frozenset({"officer", "advocate", "victim_services", "facilitator", "admin"}),
     "partner.manage": frozenset({"victim_services", "admin"}),
+    # A case's designated law-enforcement and prosecutor contacts (issue 15): no victim data.
+    "case.contacts": frozenset({"officer", "advocate", "victim_services", "admin"}),
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -77,6 +79,7 @@ WORDS: dict[str, tuple[str, str]] = {
                                "vcase party confidentiality --method"),
     "partner.read": ("read the partner directory", "vcase partner list / show / contact list"),
     "partner.manage": ("change the partner directory", "vcase partner add / update / retire / import / contact"),
+    "case.contacts": ("designate or read a case's law-enforcement and prosecutor contacts", "vcase case contacts"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",

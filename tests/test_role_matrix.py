@@ -49,6 +49,7 @@ def invocations(agency) -> dict[str, list[str]]:
         "confidentiality.record": ["party", "confidentiality", str(agency.victim), "--method", "phone"],
         "partner.read": ["partner", "list"],
         "partner.manage": ["partner", "add", "Zed Shelter", "--model", "community_based", "--sector", "shelter_housing"],
+        "case.contacts": ["case", "contacts", CASE],
     }
 
 
