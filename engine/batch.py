@@ -90,7 +90,8 @@ def _changes_nothing_shared(change) -> bool:
     """A step that stays in its state and records and attaches nothing (pause, resume and withdraw
     have no step): all it writes is its own version, audit entry and notices."""
     step = change.step
-    return step is not None and change.target == change.source and step.record is None and step.attach is None
+    return (step is not None and change.target == change.source and step.record is None and step.attach is None
+            and not step.rearm)
 
 
 def _due_order(t) -> tuple:

@@ -92,14 +92,15 @@ class Recipient:
     staff member whose login a process fact holds, or the victim-side party
     whose id a process fact holds (``party_fact``)."""
 
-    kind: str  # initiator | offender | officer | staff_fact | party_fact | contact_fact
+    kind: str  # initiator | offender | officer | staff_fact | party_fact | contact_fact | case_contact
     fact: Optional[str] = None
+    level: Optional[str] = None  # case_contact: the process fact holding how far down the list to go
     registration: Optional["Subscription"] = None  # party_fact: only parties subscribed to this
 
     @property
     def audience(self) -> str:
         return {"initiator": "victim", "offender": "offender", "party_fact": "victim",
-                "contact_fact": "partner"}.get(self.kind, "staff")
+                "contact_fact": "partner", "case_contact": "responder"}.get(self.kind, "staff")
 
 
 VICTIM = Recipient("initiator")
@@ -116,6 +117,18 @@ def partner_contact(fact: str) -> Recipient:
     ``partner``). What such a notice may say about the victim is the workflow's ``Sharing``: only
     the fields the victim consented to, and none once the process is withdrawn."""
     return Recipient("contact_fact", fact)
+
+
+CASE_CONTACT_ROLES = ("law_enforcement", "prosecutor")
+
+
+def case_contact(role: str, *, level: Optional[str] = None) -> Recipient:
+    """The case's designated contact for ``role`` (law enforcement, the prosecutor: a partner contact
+    the case names, ranked), audience ``responder``. ``level`` is the process fact saying how far
+    down the case's list to go (0: the first; past the end, the last again: someone is always
+    told). A responder's notice carries the victim's fields only as the workflow's ``Sharing``
+    scope allows."""
+    return Recipient("case_contact", role, level=level)
 
 
 # What a victim may consent to share with a partner, by code: their name, how to reach them (the
@@ -227,6 +240,8 @@ class Step:
     notify: tuple[Notify, ...] = ()
     help: str = ""
     attach: Optional[str] = None  # the event carries a document of this kind (stored encrypted, versioned)
+    # An internal step that arms its state's timers again (a reminder that repeats until answered).
+    rearm: bool = False
     # Applies to a paused process too (an internal step, run by the system): the process stays paused,
     # its notices wait for resume, except emergencies when ``Workflow.emergencies_while_paused`` says so.
     while_paused: bool = False
@@ -242,12 +257,12 @@ def name_of(state) -> str:
 
 
 def step(source, event, target, *, by, guards=(), params=(), record=None, notify=(), help="", attach=None,
-         while_paused=False) -> Step:
+         while_paused=False, rearm=False) -> Step:
     """A transition. ``target == source`` is an internal step: timers keep running."""
     by = (by,) if isinstance(by, Allow) else tuple(by)
     sources = tuple(name_of(s) for s in source) if isinstance(source, (tuple, list, set, frozenset)) else name_of(source)
     return Step(sources, event, name_of(target), by, tuple(guards), tuple(params), record, tuple(notify), help, attach,
-                while_paused)
+                rearm, while_paused)
 
 
 @dataclass(frozen=True)
@@ -268,11 +283,12 @@ class TimerSpec:
     fact: Optional[str] = None
     setting: Optional[str] = None
     business: bool = False
+    unit: str = "days"  # what the setting counts: days, or minutes (an urgent step's interval)
 
 
 def after(state: str, delta: timedelta, event: str, *, name: str, setting: Optional[str] = None,
-          business: bool = False) -> TimerSpec:
-    return TimerSpec(name, name_of(state), event, after=delta, setting=setting, business=business)
+          business: bool = False, unit: str = "days") -> TimerSpec:
+    return TimerSpec(name, name_of(state), event, after=delta, setting=setting, business=business, unit=unit)
 
 
 def before(fact: str, delta: timedelta, event: str, *, state: str, name: str, setting: Optional[str] = None) -> TimerSpec:
@@ -374,9 +390,13 @@ class Workflow:
             "by": sorted((s.event, a.describe()) for s in self.steps for a in s.by),
             "guards": sorted((s.event, g) for s in self.steps for g in names(s.guards)),
             "timers": sorted((t.name, t.state, t.event, str(t.after), str(t.before), t.fact or "")
-                             + (("business",) if t.business else ()) for t in self.timers),
+                             + (("business",) if t.business else ()) + ((t.unit,) if t.unit != "days" else ())
+                             for t in self.timers),
             "generic": [sorted(a.describe() for a in x) for x in (self.start_by, self.pause_by, self.resume_by, self.withdraw_by)],
         }
+        rearming = sorted(s.event for s in self.steps if s.rearm)
+        if rearming:  # only when set, as below
+            shape["rearm"] = rearming
         if self.agency_level:  # only when set, so that the fingerprints of case-level definitions do not change
             shape["agency_level"] = True
         if self.grants is not None:  # widening what a process grants, or when, needs a new version
@@ -416,6 +436,8 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
             seen.add((src, s.event))
         if not s.by:
             fail("every step says who may send it", f"step {s.event!r} has no 'by'")
+        if s.rearm and (s.target not in s.sources or any(a.roles != {SYSTEM_ROLE} for a in s.by)):
+            fail("only the system's internal steps re-arm", f"step {s.event!r} re-arms but changes state or is sent by a person")
         if s.while_paused and (s.target not in s.sources or any(a.roles != {SYSTEM_ROLE} for a in s.by)):
             fail("only the system's internal steps pass a pause",
                  f"step {s.event!r} is while_paused but changes state or may be sent by a person")
@@ -430,6 +452,9 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
         fail("case events fire steps the system may send", "advance notices need advance_days_setting")
     if wf.victim_initiated and any(a.side != "victim" for a in wf.start_by):
         fail("only the victim side starts it", "a victim-initiated workflow's start_by may only admit the victim side")
+    for n in wf.all_notices():
+        if n.to.kind == "case_contact" and n.to.fact not in CASE_CONTACT_ROLES:
+            fail("responders are a case's designated contacts", f"notice {n.template!r}: no contact role {n.to.fact!r}")
     if any(n.to.kind == "contact_fact" for n in wf.all_notices()) and wf.sharing is None:
         fail("partner notices share only what was consented", "a notice to a partner needs the workflow's sharing=")
     if template_exists is not None:
@@ -480,6 +505,8 @@ def _check_timers(wf: Workflow, fail) -> None:
             fail("every timer exists", f"timer {t.name!r} is attached to unknown state {t.state!r}")
         if (t.after is None) == (t.before is None) or (t.before is not None and not t.fact):
             fail("every timer exists", f"timer {t.name!r} needs exactly one of after=, or before= with a fact")
+        if t.unit not in ("days", "minutes"):
+            fail("every timer exists", f"timer {t.name!r}: a setting counts days or minutes, not {t.unit!r}")
         if t.business and t.after is None:
             fail("every timer exists", f"timer {t.name!r}: business days count only after= a state is entered")
         steps = [s for s in wf.steps if s.event == t.event and t.state in s.sources]

@@ -170,7 +170,8 @@ def _outgoing(session: Session, vault: Vault, notice: Notice, now: datetime) -> 
 
         contact = session.get(PartnerContact, notice.recipient_contact_id)
         # A letter to a partner goes to the mail room with no postal address: staff send it by hand.
-        name, address = contact.name, contact_email(contact) if notice.channel == "email" else None
+        # An emergency to a designated responder also goes by text to the contact's own phone.
+        name, address = contact.name, {"email": contact_email(contact), "sms": contact.phone}.get(notice.channel)
     else:
         staff = session.get(Staff, notice.recipient_staff_id)
         name, address = staff.display_name, staff.email if notice.channel == "email" else None

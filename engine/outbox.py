@@ -97,6 +97,9 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
             return []
         _check_partner(session, contact, sharing, process, survives_withdrawal)
         return [(contact, [contact_channel(contact)])]
+    if kind == "case_contact":
+        contact = designated_contact(session, case.id, spec.to.fact or "", (process.data or {}).get(spec.to.level or ""))
+        return [(contact, responder_channels(contact, spec.emergency))] if contact is not None else []
     if kind == "officer":
         staff = [session.get(Staff, case.officer_id)]
     elif kind == "staff_role":  # the agency's own staff with a role (an agency-level process's notices)
@@ -107,6 +110,28 @@ def _recipients(session: Session, vault: Vault, spec: Notify, process: Process, 
         login = (process.data or {}).get(spec.to.fact or "")
         staff = [staff_by_login(session, login)] if login else []
     return [(s, ["email" if s.email else "letter"]) for s in staff]
+
+
+def designated_contact(session: Session, case_id: int, role: str, level: Any) -> Optional[PartnerContact]:
+    """The case's designated contact for ``role`` ``level`` places down its list (0: the first);
+    past the end of the list, the last one (someone is always told). Inactive contacts are skipped."""
+    from engine.models import CaseContact
+
+    listed = session.execute(
+        select(PartnerContact).join(CaseContact, CaseContact.contact_id == PartnerContact.id)
+        .where(CaseContact.case_id == case_id, CaseContact.role == role, PartnerContact.active.is_(True))
+        .order_by(CaseContact.position)).scalars().all()
+    if not listed:
+        return None
+    index = int(level) if str(level or 0).isdigit() else 0
+    return listed[min(index, len(listed) - 1)]
+
+
+def responder_channels(contact: PartnerContact, emergency: bool) -> list[str]:
+    """An emergency goes on every channel the contact has (e-mail, a text to their phone); else the first.
+    With neither, a letter for the mail room."""
+    have = (["email"] if contact_email(contact) else []) + (["sms"] if contact.phone else [])
+    return (have if emergency else have[:1]) or ["letter"]
 
 
 def partner_contact(session: Session, contact_id: Any) -> Optional[PartnerContact]:
@@ -190,7 +215,7 @@ def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Op
         process_ref=f"{process.workflow} #{process.id}" if process else "", state=process.state if process else "",
         details=event.details if event else "",
         previous=contexts.format_moment(from_db(previous.at), language, tz) if previous else "",
-        items=contexts.codes(items),
+        items=contexts.codes(items), supervised_person=case.supervised_person,
         **(shared or {}),
     )
     wanted = contexts.field_names(audience)
@@ -203,6 +228,8 @@ def shared_values(session: Session, vault: Vault, sharing: Optional[Sharing], pr
     for a partner's contact the victim's fields the victim consented to share: nothing outside the
     consent scope is read or decrypted, and nothing at all once the process is withdrawn."""
     data = (process.data or {}) if process is not None else {}
+    if audience == "responder":
+        return responder_values(session, vault, sharing, process) if sharing is not None else {}
     if sharing is None or not data.get(sharing.partner):
         return {}
     partner = session.get(Partner, int(data[sharing.partner]))
@@ -222,6 +249,26 @@ def shared_values(session: Session, vault: Vault, sharing: Optional[Sharing], pr
         out["victim_contact"] = _first_address(vault, victim)
     if victim is not None and "language" in scope:
         out["victim_language"] = _language_name(victim.language, language)
+    if "summary" in scope:
+        document = session.execute(select(Document).where(
+            Document.process_id == process.id, Document.kind == sharing.summary)
+            .order_by(Document.version.desc()).limit(1)).scalar_one_or_none()
+        out["summary"] = vault.decrypt(document.body_enc) if document is not None else ""
+    return out
+
+
+def responder_values(session: Session, vault: Vault, sharing: Sharing, process: Any) -> dict[str, str]:
+    """For a designated responder (law enforcement, the prosecutor): the victim's name, how to reach
+    them and the summary, each only if the victim agreed (the ``scope`` fact); the victim's address
+    never. A withdrawal does not stop what the agency must tell, but it shares nothing more."""
+    data = process.data or {}
+    scope = set(data.get(sharing.scope) or ())
+    out: dict[str, str] = {}
+    victim = session.get(Party, process.initiator_party_id) if process.initiator_party_id else None
+    if victim is not None and "name" in scope:
+        out["victim_name"] = vault.decrypt(victim.name_enc)
+    if victim is not None and "contact" in scope:
+        out["victim_contact"] = _first_address(vault, victim)
     if "summary" in scope:
         document = session.execute(select(Document).where(
             Document.process_id == process.id, Document.kind == sharing.summary)

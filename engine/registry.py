@@ -19,7 +19,8 @@ from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW, Workflow, check
 from engine.errors import NotAllowed, NotFound
 
 BUILT_IN: tuple[str, ...] = ("workflows.notification", "workflows.dialogue", "workflows.letter_bank",
-                              "workflows.referral", "workflows.agreement")
+                              "workflows.referral", "workflows.agreement",
+                              "workflows.intimidation")
 
 
 @dataclass

@@ -263,7 +263,8 @@ def _apply(session: Session, vault: Vault, registry: Registry, compiled: Compile
         raise InvalidInput(f"{event} takes no document")
     _save(session, process, target, change.data, wf, source, event, now)
     attached = _attach(session, vault, step.attach if step else None, document, process.id, actor, now)
-    timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, change.policy)
+    timer_changes = _move_timers(session, wf, process, source, target, event, now, case.time_zone, change.policy,
+                                 rearm=bool(step and step.rearm))
     detail = audit_detail(change, process.version, timer_changes, timer, case_event_id, attached)
     granted = grants.sync(session, wf, process, target, now) if target != source or step and step.record else {}
     if granted:
@@ -430,12 +431,12 @@ def _save(session: Session, process: Process, target: str, data: dict, wf: Workf
 
 
 def _move_timers(session, wf: Workflow, process: Process, source: str, target: str, event: str,
-                 now: datetime, tz: str, policy) -> dict[str, Any]:
+                 now: datetime, tz: str, policy, rearm: bool = False) -> dict[str, Any]:
     if event == PAUSE:
         return {"frozen": timers.freeze_all(session, process.id, now)}
     if event == RESUME:
         return {"rearmed": timers.thaw_all(session, process.id, now)}
-    if target == source:
+    if target == source and not rearm:
         return {}
     cancelled = timers.cancel_all(session, process.id, f"left {source} by {event}")
     armed = [] if target in wf.finals else timers.arm(session, wf, process.id, target, process.data or {}, now, tz, policy)

@@ -26,7 +26,8 @@ def due_at(spec: TimerSpec, entered: datetime, data: Mapping, tz: str, settings:
     """When ``spec`` falls due for a state entered at ``entered``; None if it cannot."""
     delta = spec.after if spec.after is not None else spec.before
     if spec.setting and settings.get(spec.setting):
-        delta = timedelta(days=float(settings[spec.setting]))
+        value = float(settings[spec.setting])
+        delta = timedelta(minutes=value) if spec.unit == "minutes" else timedelta(days=value)
     if spec.business:
         return add_business_days(entered, delta.days, tz)
     if spec.after is not None:

@@ -80,7 +80,28 @@ class PartnerContext:
     summary: str = ""  # the short summary the victim agreed to share
 
 
-CONTEXTS = {"victim": VictimContext, "offender": OffenderContext, "staff": StaffContext, "partner": PartnerContext}
+@dataclass(frozen=True)
+class ResponderContext:
+    """A case's designated law-enforcement or prosecutor contact told of an urgent report: what they
+    need to act (the case, the person under supervision, when, codes for by whom and how), and the
+    victim's name, how to reach them and the summary only if the victim agreed; never an address."""
+
+    recipient_name: str
+    case_number: str
+    supervised_person: str
+    process_ref: str  # e.g. "intimidation #12": what they quote when they acknowledge
+    agency_name: str
+    agency_phone: str
+    sent_on: str
+    appointment: str  # when it happened
+    items: tuple[str, ...] = ()  # codes: by whom, how it reached the victim
+    victim_name: str = ""
+    victim_contact: str = ""
+    summary: str = ""
+
+
+CONTEXTS = {"victim": VictimContext, "offender": OffenderContext, "staff": StaffContext, "partner": PartnerContext,
+            "responder": ResponderContext}
 
 
 FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in CONTEXTS.values()}

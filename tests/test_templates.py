@@ -27,7 +27,7 @@ def sample(audience: str) -> dict:
         "items": (), "partner_name": "Safe Harbor DV Program", "partner_phone": "1-800-555-0199",
         "partner_email": "intake@safeharbor.example", "partner_hours": "Mon-Fri 9-5",
         "partner_how": "call the intake line", "victim_name": "{{ 7*7 }} <Victim>", "victim_contact": "v@example.org",
-        "victim_language": "Spanish", "summary": "Needs help with housing.",
+        "victim_language": "Spanish", "summary": "Needs help with housing.", "supervised_person": "Sam Supervised",
     }
     return {name: values[name] for name in contexts.field_names(audience)}
 
