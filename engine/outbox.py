@@ -215,7 +215,7 @@ def build_context(vault: Vault, audience: str, row: Any, case: Case, process: Op
         process_ref=f"{process.workflow} #{process.id}" if process else "", state=process.state if process else "",
         details=event.details if event else "",
         previous=contexts.format_moment(from_db(previous.at), language, tz) if previous else "",
-        items=contexts.codes(items), supervised_person=case.supervised_person,
+        items=contexts.codes(items), supervised_person=getattr(case, "supervised_person", ""),  # none on the agency
         **(shared or {}),
     )
     wanted = contexts.field_names(audience)

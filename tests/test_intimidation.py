@@ -274,3 +274,65 @@ def test_a_witness_is_a_victim_side_party_with_a_victims_confidentiality(case):
                               by_whom="unknown", reached_via="in_person", safe_channel="email",
                               safe_times="any time", message_ok=True)["report"]
     assert intimidation.show(case.vs, rid)["initiator_party"] == witness["id"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_0007_goes_down_and_up_and_refuses_to_drop_a_witness(kind, tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from engine.clock import SimulatedClock
+    from engine.db import SCHEMA_REVISION
+    from engine.schema import alembic_config, upgrade
+    from tests.conftest import START, build_admin, build_agency
+    from tests.test_migrations import empty_store
+
+    with empty_store(kind, tmp_path) as store:
+        upgrade(store)
+        agency = build_agency(build_admin(store, SimulatedClock(START), tmp_path / "outbox"))
+        law = _partner(agency.vs, "County Sheriff", "law_enforcement", [("Det. Ruiz", "ruiz@sheriff.example", None)])
+        pros = _partner(agency.vs, "District Attorney", "prosecutor", [("ADA Park", "park@da.example", None)])
+        case_contacts.set_contacts(agency.vs, agency.case, law_enforcement=law, prosecutor=pros)
+        _report(agency.advocate, agency)
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0006")
+        assert "case_contact" not in inspect(store.engine).get_table_names()
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM notice WHERE audience = 'responder'")).scalar() == 0
+        assert upgrade(store) == ("0006", SCHEMA_REVISION)
+        agency.advocate.add_party(agency.case, "witness", "Wes Witness")
+        with pytest.raises(Exception, match="witnesses are on file"):
+            with store.engine.begin() as conn:
+                command.downgrade(alembic_config(conn), "0006")
+        assert store.schema_revision() == SCHEMA_REVISION
+
+
+def test_cli_parole_board_is_told_not_found_and_bad_input_writes_nothing(run, store, case, tmp_path):
+    rid = _report(case.advocate, case)["report"]
+    code, out, err = run("pat", "intimidation", "show", str(rid))
+    assert code == 1 and "no intimidation report" in err and "Traceback" not in err
+    code, out, err = run("pat", "intimidation", "acknowledge", str(rid), "--responder", "x", "--action", "y")
+    assert code == 1 and "no intimidation report" in err
+    account = tmp_path / "account.txt"
+    account.write_text(ACCOUNT)
+    before = dump(store)
+    for args in (["--at", "2027-01-01T00:00"], ["--at", "2026-03-08T02:30"], ["--at", "not a time"]):
+        code, out, err = run("avery", "intimidation", "report", case.case, "--for", str(case.victim),
+                             "--account-file", str(account), "--by", "unknown", "--reached-via", "phone",
+                             "--safe-channel", "phone", "--safe-times", "evenings", *args)
+        assert code == 1 and err.startswith("Error:") and len(err.strip().splitlines()) == 1, err
+    code, out, err = run("avery", "intimidation", "report", case.case, "--for", str(case.victim),
+                         "--account-file", str(account), "--at", "2026-03-02T08:00", "--by", "ghost",
+                         "--reached-via", "phone", "--safe-channel", "phone", "--safe-times", "evenings")
+    assert code == 2
+    code, out, err = run("avery", "case", "contacts", case.case, "--prosecutor", "1;DROP TABLE")
+    assert code == 1 and err.startswith("Error:")
+    assert dump(store) == before
+    code, out, err = run("avery", "intimidation", "report", case.case, "--for", str(case.victim),
+                         "--account-file", str(account), "--at", "2026-03-02T08:00", "--by", "unknown",
+                         "--reached-via", "phone", "--safe-channel", "phone", "--safe-times", "evenings")
+    assert code == 0 and "escalated" in out
+    code, out, err = run("oscar", "intimidation", "list", case.case, "--json")
+    assert code == 0 and "safe" not in out and "account" not in out
+    code, out, err = run("avery", "case", "contacts", case.case, "--json")
+    assert code == 0 and "ruiz@sheriff.example" in out

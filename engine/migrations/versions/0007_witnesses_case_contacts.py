@@ -10,6 +10,8 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02
 """
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -38,8 +40,36 @@ def _audiences(batch_op, values: str) -> None:
     batch_op.create_check_constraint('notice_audience_known', f"audience IN {values}")
 
 
+@contextmanager
+def _party_rebuilt():
+    """SQLite rebuilds ``party`` to change its CHECKs (copy, drop, rename), and with foreign keys on
+    it cannot drop a table other rows reference; the pragma takes effect only outside a transaction.
+    So on SQLite: commit what is done, rebuild with foreign keys off in a transaction of its own,
+    check every reference still holds, commit, and go on in a new transaction (vcase's engine emits
+    BEGIN itself: the driver is in autocommit mode). PostgreSQL alters the constraints in place."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    op.execute("COMMIT")
+    op.execute("PRAGMA foreign_keys = OFF")
+    op.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"rebuilding party would break {len(broken)} reference(s); nothing changed")
+        op.execute("COMMIT")
+    except BaseException:
+        op.execute("ROLLBACK")
+        raise
+    finally:
+        op.execute("PRAGMA foreign_keys = ON")
+        op.execute("BEGIN IMMEDIATE")
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('party', schema=None) as batch_op:
+    with _party_rebuilt(), op.batch_alter_table('party', schema=None) as batch_op:
         _party_checks(batch_op, NEW_VICTIM)
     with op.batch_alter_table('notice', schema=None) as batch_op:
         _audiences(batch_op, "('victim', 'offender', 'staff', 'partner', 'responder')")
@@ -73,5 +103,5 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT count(*) FROM party WHERE kind = 'witness'")).scalar():
         raise RuntimeError("witnesses are on file; revision 0006 has no such party kind: downgrade refused")
-    with op.batch_alter_table('party', schema=None) as batch_op:
+    with _party_rebuilt(), op.batch_alter_table('party', schema=None) as batch_op:
         _party_checks(batch_op, OLD_VICTIM)
