@@ -3,7 +3,8 @@
 A registered victim, custody events with advance notices, a dialogue that
 runs to follow-up, a second one that a co-victim withdraws, and an apology
 letter returned once, accepted, held, asked for and released; then a referral
-to a community program that the victim consents to, and a formal agreement
+to a community program that the victim consents to, a report of intimidation at
+03:00 escalated until a deputy acknowledges it, and a formal agreement
 with a partner that comes up for review. The clock is
 simulated; notices go to files in the demo's outbox folder. Every step is an
 ``engine.api.App`` call (the same the commands make); the story holds no rule
@@ -170,6 +171,69 @@ def a_referral_the_victim_consents_to(admin, clock, say, facts) -> dict:
     return {"referral": offered["referral"], "referral_notices": sent}
 
 
+def an_intimidation_report_at_3am(admin, clock, say, facts) -> dict:
+    """Intimidation at night: the report is escalated at once at 03:00, nobody at the sheriff's first
+    number answers, so a quarter of an hour later it goes to the next deputy and to victim services;
+    the deputy acknowledges, then a safety plan and a shelter referral (issue 15)."""
+    from engine.channels import files_only
+    from engine.clock import parse_when
+    from engine.scheduler import simulate
+    from services import case_contacts, intimidation, partners, referrals
+
+    vs, advocate = admin.as_user("vera"), admin.as_user("avery")
+    outbox: Path = facts["outbox"]
+    via = files_only(outbox)
+    say.heading("Intimidation at 03:00: escalated at once, until someone acts")
+    sheriff = partners.add(vs, name="Lake County Sheriff", model="systems_based", sector="law_enforcement")["id"]
+    first = partners.add_contact(vs, sheriff, name="Night desk", email="nightdesk@sheriff.example",
+                                 phone="+1 312 555 0190", escalation_order=1)["id"]
+    second = partners.add_contact(vs, sheriff, name="Deputy Ruiz", email="ruiz@sheriff.example", escalation_order=2)["id"]
+    attorney = partners.add(vs, name="State's Attorney, Victim Unit", model="systems_based", sector="prosecutor")["id"]
+    ada = partners.add_contact(vs, attorney, name="ADA Park", email="park@sao.example")["id"]
+    case_contacts.set_contacts(vs, CASE, law_enforcement=[first, second], prosecutor=[ada])
+    say.say("The case names its law-enforcement contacts (the night desk, then Deputy Ruiz) and its prosecutor.")
+    day = (clock.now() + timedelta(days=1)).astimezone(parse_when("2026-01-01T00:00", "America/Chicago").tzinfo)
+    clock.set(parse_when(f"{day:%Y-%m-%d}T03:00", "America/Chicago"))
+    files = lambda: sum(1 for kind in ("email", "letters") for p in (outbox / kind).rglob("*") if p.is_file())
+    before = files()
+    out = intimidation.report(advocate, CASE, facts["victim_party"], account=(
+        "At 02:40 Maria got texts from a number she did not know: 'you will regret going to the hearing'. "
+        "She believes they came from a friend of Sam's."), happened_at=f"{day:%Y-%m-%d}T02:40",
+        by_whom="acting_for_them", reached_via="text", evidence=("Screenshot, transcribed: 'you will regret it'",),
+        safe_channel="phone", safe_times="weekdays 12:00-13:00 (at work)", message_ok=False,
+        share="summary", summary="Threatening texts about the hearing, believed sent for the supervised person.",
+        via="phone")
+    rid = out["report"]
+    sent = simulate(admin, clock.now() + timedelta(minutes=1), via).sent
+    say.say("At 03:00 Maria calls the hotline. The report is recorded and escalated in one step: no quiet hours.")
+    say.show("escalation", f"report {rid}: {out['notices']} notice(s), {sent} delivered at once "
+                           "(night desk by e-mail and text, the prosecutor, the officer)")
+    sent += simulate(admin, clock.now() + timedelta(minutes=16), via).sent
+    level = intimidation.show(vs, rid)["facts"]["level"]
+    say.say("Nobody at the night desk acknowledges. Fifteen minutes on it goes to Deputy Ruiz, the prosecutor "
+            "again, and victim services.")
+    clock.set(clock.now() + timedelta(minutes=4))
+    intimidation.acknowledge(vs, rid, "Deputy Ruiz, Lake County Sheriff", "called Maria at the number she gave; "
+                             "report taken; the officer to review conditions")
+    shown = intimidation.show(vs, rid)["facts"]
+    local = clock.now().astimezone(day.tzinfo)
+    say.show("acknowledged", f"by {shown['acknowledged_by']} at {local:%H:%M} (re-escalated {level} time(s))")
+    intimidation.step(advocate, rid, "record_safety_plan", victim_side=True, via="phone", document=(
+        "Stays with her sister this week; code word with her advocate; route to work changed."))
+    shelter = partners.add(vs, name="Harbor Shelter", model="community_based", sector="shelter_housing",
+                           referral_method="call the 24/7 line", hotline_24_7="yes",
+                           hotline_phone="1-800-555-0177")["id"]
+    partners.add_contact(vs, shelter, name="Intake", email="intake@harbor-shelter.example")
+    referral = intimidation.refer(advocate, rid, shelter, via="phone")["referral"]
+    referrals.self_refer(vs, referral, via="phone")
+    say.say("A safety plan made with Maria (encrypted), and a shelter referral: she calls them herself.")
+    sent += simulate(admin, clock.now() + timedelta(days=8), via).sent
+    intimidation.step(vs, rid, "close")
+    say.show("report", f"{rid}: closed after check-in reminders at 24 hours and 7 days; {sent} notice(s) in all")
+    return {"intimidation": rid, "intimidation_level": level, "intimidation_sent": sent,
+            "intimidation_files": files() - before, "shelter_referral": referral}
+
+
 def an_agreement_comes_up_for_review(admin, clock, say, facts) -> dict:
     """A formal agreement with a hybrid partner: in force, it lets the partner's advocate see the
     notification records it names (never the letter); six months on it is due for review."""
@@ -210,4 +274,4 @@ def _decoded(header: str) -> str:
 
 
 CHAPTERS = [registration_and_events, dialogue_to_follow_up, dialogue_withdrawn, letter_held, a_year_passes,
-            a_referral_the_victim_consents_to, an_agreement_comes_up_for_review]
+            a_referral_the_victim_consents_to, an_intimidation_report_at_3am, an_agreement_comes_up_for_review]

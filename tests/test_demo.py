@@ -19,7 +19,7 @@ def test_the_story_runs_a_year_and_writes_the_notices_to_files(tmp_path, monkeyp
     assert facts["timers_fired"] == 7  # hearing: 30/7/1 days before; meeting: 7/1 days; check-in; close
     emails = sorted((folder / "outbox" / "email").glob("*.eml"))
     assert facts["outbox_files"] == facts["notices_delivered"]
-    assert facts["notices_delivered"] + facts["referral_notices"] == len(emails) + len(
+    assert facts["notices_delivered"] + facts["referral_notices"] + facts["intimidation_files"] == len(emails) + len(
         list((folder / "outbox" / "letters").rglob("*.txt")))
     maria = [p.read_text(encoding="utf-8") for p in emails if "To: maria.lopez@" in p.read_text(encoding="utf-8")]
     assert maria and all("Content-Language: es" in m for m in maria)
@@ -67,3 +67,18 @@ def test_the_referral_tells_the_partner_only_what_maria_agreed_to_share(tmp_path
     [to_partner] = [t for t in texts if "To: intake@lakeside.example" in t]
     assert "Maria" in to_partner  # her name: she shared it
     assert "maria.lopez@" not in to_partner and "555 0101" not in to_partner and "2026-CR-0042" not in to_partner
+
+
+def test_the_3am_intimidation_report_is_escalated_at_once_then_down_the_list(tmp_path):
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    assert facts["intimidation_level"] == 1  # the night desk did not answer: once down the list
+    texts = [p.read_text(encoding="utf-8") for p in (folder / "outbox" / "email").glob("*.eml")]
+    [night] = [t for t in texts if "To: nightdesk@sheriff.example" in t]
+    [deputy] = [t for t in texts if "To: ruiz@sheriff.example" in t]
+    assert "Date:" in night and ("03:00" in night or "3:00" in night)
+    for mail in (night, deputy):
+        assert "2026-CR-0042" in mail and "Maria" not in mail and "maria.lopez@" not in mail
+        assert "12:00-13:00" not in mail  # never the safe-contact choice
+    assert [p for p in (folder / "outbox" / "sms").rglob("*") if p.is_file()], "the night desk was texted too"
