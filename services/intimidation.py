@@ -121,19 +121,20 @@ def report(app, case_number: str, party: int, *, account: str | bytes, happened_
         summary = _text(summary, "the summary", MAX_SUMMARY)
     with app.store.write() as s:
         _gate(s, app)
-        case = records.case_by_number(s, case_number)
-        roles = set(s.execute(select(CaseContact.role).where(CaseContact.case_id == case.id)).scalars())
-        missing = [r for r in ("law_enforcement", "prosecutor") if r not in roles]
-        if missing:
-            raise InvalidInput(f"case {case_number} has no designated {' or '.join(m.replace('_', ' ') for m in missing)} "
-                               f"contact to escalate to; set them first: vcase case contacts {case_number} "
-                               "--law-enforcement CONTACT --prosecutor CONTACT")
         actor = resolve(s, app.login, for_party=party, via=via, now=app.now())
         vault, now = app.store.vault, app.now()
         started = runtime.start(s, vault, app.registry, case_number=case_number, workflow=WORKFLOW, actor=actor,
                                 now=now, params={"happened_at": happened_at, "by_whom": by_whom,
                                                  "reached_via": reached_via}, document=account)
         process = started.process
+        # Checked after the start (which reads the typed time first), in the same transaction: a refusal
+        # here writes nothing either.
+        roles = set(s.execute(select(CaseContact.role).where(CaseContact.case_id == process.case_id)).scalars())
+        missing = [r for r in ("law_enforcement", "prosecutor") if r not in roles]
+        if missing:
+            raise InvalidInput(f"case {case_number} has no designated {' or '.join(m.replace('_', ' ') for m in missing)} "
+                               f"contact to escalate to; set them first: vcase case contacts {case_number} "
+                               "--law-enforcement CONTACT --prosecutor CONTACT")
         _apply(s, app, process, "record_safe_contact", actor, document=safe)
         for piece in pieces:
             _apply(s, app, process, "add_evidence", actor, document=piece)

@@ -57,11 +57,22 @@ CASES = {
     ("notices held", "--since"): ("vera", lambda c: ["notices", "held", "--since"], []),
     ("notices release", "--since"): ("vera", lambda c: ["notices", "release", "--yes", "--since"], []),
     ("notices discard", "--since"): ("vera", lambda c: ["notices", "discard", "--reason", "x", "--yes", "--since"], []),
+    ("intimidation report", "--at"): ("avery", lambda c: [
+        "intimidation", "report", "2026-CR-0001", "--for", c["guardian"], "--account-file", _account_file(),
+        "--by", "unknown", "--reached-via", "phone", "--safe-channel", "phone", "--safe-times", "evenings", "--at"], []),
 }
 
 
 def test_every_time_option_in_the_tree_is_walked():
     assert time_options() == set(CASES), "a command takes a time this test does not try: add it to CASES"
+
+
+def _account_file() -> str:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("Threatening texts.")
+    return f.name
 
 
 def _args(key, context, value, tmp_path):
