@@ -336,3 +336,46 @@ def test_cli_parole_board_is_told_not_found_and_bad_input_writes_nothing(run, st
     assert code == 0 and "safe" not in out and "account" not in out
     code, out, err = run("avery", "case", "contacts", case.case, "--json")
     assert code == 0 and "ruiz@sheriff.example" in out
+
+
+# Who may do what, by role: the definition decides (start_by, steps' by, readers), the service only
+# words the refusals. "hidden": told the report does not exist.
+LOGINS = {"officer": "oscar", "advocate": "avery", "victim_services": "vera", "facilitator": "fay",
+          "parole_board": "pat", "admin": "ada"}
+MATRIX = {
+    "report": {"officer": "ok", "advocate": "ok", "victim_services": "ok", "facilitator": "refused",
+               "parole_board": "refused", "admin": "refused"},
+    "acknowledge": {"officer": "ok", "advocate": "ok", "victim_services": "ok", "facilitator": "hidden",
+                    "parole_board": "hidden", "admin": "ok"},
+    "show": {"officer": "limited", "advocate": "full", "victim_services": "full", "facilitator": "hidden",
+             "parole_board": "hidden", "admin": "full"},
+    "document": {"officer": "hidden", "advocate": "ok", "victim_services": "ok", "facilitator": "hidden",
+                 "parole_board": "hidden", "admin": "ok"},
+}
+ROLE_CASES = [(op, role) for op in MATRIX for role in LOGINS]
+
+
+@pytest.mark.parametrize("op,role", ROLE_CASES, ids=[f"{o}-{r}" for o, r in ROLE_CASES])
+def test_role_matrix(case, op, role):
+    app = case.admin.as_user(LOGINS[role])
+    rid = None if op == "report" else _report(case.advocate, case)["report"]
+    expected = MATRIX[op][role]
+    before = dump(case.store)
+    call = {"report": lambda: _report(app, case),
+            "acknowledge": lambda: intimidation.acknowledge(app, rid, "Det. Ruiz", "called"),
+            "show": lambda: intimidation.show(app, rid),
+            "document": lambda: intimidation.read_document(app, rid, "safe_contact")}[op]
+    if expected in ("refused", "hidden"):
+        with pytest.raises(Hidden if expected == "hidden" else (NotPermitted, VcaseError)) as refused:
+            call()
+        if expected == "hidden":
+            assert "no intimidation report" in str(refused.value)
+        else:
+            assert "not permitted" in str(refused.value) or "not" in str(refused.value)
+        assert dump(case.store) == before
+        return
+    out = call()
+    if expected == "full":
+        assert out["state"] == "escalated" and "facts" in out
+    if expected == "limited":
+        assert "facts" not in out and "state" not in out and "documents" not in out
