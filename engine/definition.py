@@ -150,6 +150,21 @@ class Sharing:
 
 
 @dataclass(frozen=True)
+class Glimpse:
+    """What a role outside ``readers`` may see of a process (an officer who must act on a report but
+    may not read it): that it exists, when it started, the facts named in ``facts`` (codes and
+    times, never victim data), and the latest ``document`` only if the process fact ``scope`` lists
+    ``code`` (what the victim agreed to share). Read by ``engine.processes.glimpse``; anyone else
+    outside ``readers`` is told the process does not exist."""
+
+    roles: frozenset[str]
+    facts: tuple[str, ...]
+    document: Optional[str] = None
+    scope: Optional[str] = None
+    code: str = "summary"
+
+
+@dataclass(frozen=True)
 class Subscription:
     """An opt-in held by another process: a party counts as subscribed to ``topic`` when they started
     a live, unpaused process of ``workflow`` on the case whose fact ``fact`` lists ``topic`` (a
@@ -336,6 +351,7 @@ class Workflow:
     # agency's zone (setting agency.time_zone), no case facts or parties, notices to staff only.
     agency_level: bool = False
     grants: Optional[Grants] = None  # access the process grants partners' staff (see ``Grants``)
+    glimpse: Optional[Glimpse] = None  # what a role outside readers may see (see ``Glimpse``)
     # False: no agreement ever opens this workflow to a partner's staff, whatever a grant names (the
     # letter bank: a letter waits for the victim alone). Checked by ``permissions.Actor.within``.
     partner_staff: bool = True
@@ -397,6 +413,9 @@ class Workflow:
         rearming = sorted(s.event for s in self.steps if s.rearm)
         if rearming:  # only when set, as below
             shape["rearm"] = rearming
+        if self.glimpse is not None:  # only when set: widening what a non-reader sees needs a new version
+            gl = self.glimpse
+            shape["glimpse"] = [sorted(gl.roles), list(gl.facts), gl.document or "", gl.scope or "", gl.code]
         if self.agency_level:  # only when set, so that the fingerprints of case-level definitions do not change
             shape["agency_level"] = True
         if self.grants is not None:  # widening what a process grants, or when, needs a new version
@@ -441,6 +460,8 @@ def check(wf: Workflow, template_exists: Callable[[str, str], bool] | None = Non
         if s.while_paused and (s.target not in s.sources or any(a.roles != {SYSTEM_ROLE} for a in s.by)):
             fail("only the system's internal steps pass a pause",
                  f"step {s.event!r} is while_paused but changes state or may be sent by a person")
+    if wf.glimpse is not None and wf.glimpse.roles & (wf.readers | {"parole_board"}):
+        fail("a glimpse is for those who do not read", "glimpse roles must be outside readers, and never the parole board")
     _check_graph(wf, fail)
     _check_timers(wf, fail)
     _check_agency_level(wf, fail)

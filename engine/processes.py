@@ -70,6 +70,47 @@ def list_for_case(session: Session, registry: Registry, actor: Actor, case_numbe
     return out
 
 
+def glimpse(session: Session, vault, registry: Registry, actor: Actor, process_id: int, now) -> dict[str, Any]:
+    """What a role outside the definition's readers may see of one process (``Workflow.glimpse``);
+    a role the definition gives no glimpse is told the process does not exist. Reading the shared
+    document is audited."""
+    from engine import documents
+    from engine.errors import Hidden
+    from engine.runtime import missing_message
+
+    process = load_process(session, process_id)
+    wf = registry.get(process.workflow, process.workflow_version).workflow
+    gl = wf.glimpse
+    if gl is None or actor.role not in gl.roles or not actor.within(wf):
+        raise Hidden(missing_message(process_id))
+    out = _glimpse_view(session, process, gl)
+    if gl.document and gl.scope and gl.code in ((process.data or {}).get(gl.scope) or ()):
+        _, out[gl.document] = documents.read(session, vault, process.id, gl.document, actor, now)
+    return out
+
+
+def glimpses_for_case(session: Session, registry: Registry, actor: Actor, case_number: str,
+                      workflow: str) -> list[dict[str, Any]]:
+    """The processes of ``workflow`` on a case as a glimpse-holding role sees them (never a document)."""
+    from engine.errors import NotPermitted
+
+    gl = registry.latest(workflow).workflow.glimpse
+    if gl is None or actor.role not in gl.roles:
+        raise NotPermitted(f"{actor.role} is not permitted to read {workflow} processes")
+    case = case_by_number(session, case_number)
+    rows = session.execute(select(Process).where(Process.case_id == case.id, Process.workflow == workflow)
+                           .order_by(Process.id)).scalars()
+    return [_glimpse_view(session, p, registry.get(p.workflow, p.workflow_version).workflow.glimpse or gl)
+            for p in rows]
+
+
+def _glimpse_view(session: Session, process: Process, gl) -> dict[str, Any]:
+    data = process.data or {}
+    return {"id": process.id, "workflow": process.workflow,
+            "case_number": session.get(Case, process.case_id).case_number if process.case_id is not None else None,
+            "reported_at": from_db(process.started_at).isoformat(), **{k: data[k] for k in gl.facts if k in data}}
+
+
 def list_agency(session: Session, registry: Registry, actor: Actor, workflow: str,
                 live_only: bool = True) -> list[dict[str, Any]]:
     """The agency-level processes of ``workflow`` (no case), for a role that may read them."""

@@ -28,7 +28,6 @@ from typing import Any, Optional
 from sqlalchemy import select
 
 from engine import documents, processes, records, runtime
-from engine.clock import from_db
 from engine.errors import Hidden, InvalidInput, NotPermitted
 from engine.models import CaseContact, Process
 from engine.permissions import Actor, resolve
@@ -38,7 +37,6 @@ WORKFLOW = "intimidation"
 SAFE_CHANNELS = ("phone", "sms", "email", "in_person", "through_advocate")
 MAX_SUMMARY = 1000
 MAX_DOCUMENT = 20_000  # characters: an account or a piece of evidence typed or pasted as text
-OFFICER_FACTS = ("happened_at", "by_whom", "reached_via", "escalated_at", "acknowledged_at", "level")
 
 
 def _workflow(app):
@@ -199,26 +197,16 @@ def show(app, report_id: int) -> dict[str, Any]:
     officer, that it exists, its times and codes, and the summary if the victim agreed to share it."""
     with app.store.write() as s:  # an officer's read of a shared summary is audited
         actor = _gate(s, app, report_id)
-        process = _report(s, report_id)
+        _report(s, report_id)
         if runtime.reads(_workflow(app), actor):
             out = processes.show(s, app.registry, actor, report_id)
             out["documents"] = {kind: len(documents.versions(s, report_id, kind))
                                 for kind in ("account", "safe_contact", "evidence", "summary", "safety_plan")}
             return out
-        if actor.role != "officer":
-            raise Hidden(_missing(report_id))
-        return _officer_view(s, app, actor, process)
-
-
-def _officer_view(s, app, actor: Actor, process: Process) -> dict[str, Any]:
-    data = process.data or {}
-    out = {"id": process.id, "case_number": records.case_by_id(s, process.case_id).case_number,
-           "reported_at": from_db(process.started_at).isoformat(),
-           **{k: data[k] for k in OFFICER_FACTS if k in data}}
-    if "summary" in (data.get("share_scope") or ()):
-        _, text = documents.read(s, app.store.vault, process.id, "summary", actor, app.now())
-        out["summary"] = text
-    return out
+        try:  # a glimpse, as the definition allows it (the officer), else "does not exist"
+            return processes.glimpse(s, app.store.vault, app.registry, actor, report_id, app.now())
+        except Hidden:
+            raise Hidden(_missing(report_id)) from None
 
 
 def read_document(app, report_id: int, kind: str) -> dict[str, Any]:
@@ -241,13 +229,7 @@ def list_for_case(app, case_number: str) -> list[dict[str, Any]]:
         actor = _gate(s, app)
         if runtime.reads(_workflow(app), actor):
             return processes.list_for_case(s, app.registry, actor, case_number, WORKFLOW)
-        if actor.role != "officer":
-            raise NotPermitted(f"{actor.role.replace('_', ' ')} is not permitted to read intimidation reports")
-        case = records.case_by_number(s, case_number)
-        rows = s.execute(select(Process).where(Process.case_id == case.id, Process.workflow == WORKFLOW)
-                         .order_by(Process.id)).scalars()
-        return [{"id": p.id, "reported_at": from_db(p.started_at).isoformat(),
-                 **{k: (p.data or {})[k] for k in OFFICER_FACTS if k in (p.data or {})}} for p in rows]
+        return processes.glimpses_for_case(s, app.registry, actor, case_number, WORKFLOW)
 
 
 __all__ = ["report", "acknowledge", "step", "order_granted", "refer", "show", "read_document", "list_for_case"]

@@ -379,3 +379,17 @@ def test_role_matrix(case, op, role):
         assert out["state"] == "escalated" and "facts" in out
     if expected == "limited":
         assert "facts" not in out and "state" not in out and "documents" not in out
+
+
+def test_a_glimpse_is_declared_in_the_definition_and_never_for_the_parole_board():
+    from dataclasses import replace
+
+    from engine.definition import check
+    from engine.errors import DefinitionError
+    from workflows.intimidation import WORKFLOW
+
+    wider = replace(WORKFLOW, glimpse=replace(WORKFLOW.glimpse, roles=frozenset({"officer", "parole_board"})))
+    with pytest.raises(DefinitionError, match="glimpse"):
+        check(wider)
+    more = replace(WORKFLOW, glimpse=replace(WORKFLOW.glimpse, facts=WORKFLOW.glimpse.facts + ("reported_by",)))
+    assert more.fingerprint() != WORKFLOW.fingerprint(), "showing more needs a new version"

@@ -41,7 +41,7 @@ from enum import Enum
 from typing import Optional
 
 from engine.definition import (
-    OFFICER, SYSTEM, Facts, Notify, Sharing, Workflow, after, allow, assigned, case_contact, choice, staff_with_role,
+    OFFICER, SYSTEM, Facts, Glimpse, Notify, Sharing, Workflow, after, allow, assigned, case_contact, choice, staff_with_role,
     step, text, when,
 )
 from engine.settings import minutes
@@ -257,5 +257,10 @@ WORKFLOW = Workflow(
     appointment="happened_at",
     sharing=Sharing(partner="", scope="share_scope", summary=SUMMARY),
     settings={"intimidation.ack_minutes": minutes("15", low=1, high=1440)},
+    # The officer acts on the conditions of supervision: they see that a report exists, its times and
+    # codes, and the summary only if the victim agreed to share it; never whereabouts or safe contact.
+    glimpse=Glimpse(roles=frozenset({"officer"}), facts=(
+        "happened_at", "by_whom", "reached_via", "escalated_at", "level", "acknowledged_at"),
+        document=SUMMARY, scope="share_scope", code="summary"),
     partner_staff=False,  # victim data of the gravest kind: no agreement opens it to a partner's staff
 )
