@@ -67,7 +67,7 @@ def registration_import(file, via, dry_run, explained, as_json):
     \b
     Columns (header row; case, kind, name and events are required):
       case        the case number, e.g. 2026-CR-0042
-      kind        victim, survivor, co_victim, guardian or next_of_kin
+      kind        victim, survivor, co_victim, witness, guardian or next_of_kin
       name        the person's name
       email, phone, address   contact details (an address may span lines)
       channels    email, sms, letter: most preferred first, e.g. "email,sms";

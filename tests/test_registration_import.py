@@ -148,7 +148,7 @@ BAD_ROWS = [
     pytest.param({"events": "released,escaped"}, "events", id="unknown-event-type"),
     pytest.param({"time_zone": "Mars/Olympus_Mons"}, "time_zone", id="bad-time-zone"),
     pytest.param({"name": ""}, "name", id="missing-name"),
-    pytest.param({"kind": "supervised_person"}, "kind: must be one of victim, survivor, co_victim, guardian, "
+    pytest.param({"kind": "supervised_person"}, "kind: must be one of victim, survivor, co_victim, witness, guardian, "
                  "next_of_kin; the person under supervision is never imported", id="supervised-person-kind"),
     pytest.param({"channels": "pigeon"}, "channels", id="unknown-channel"),
     pytest.param({"channels": "sms", "phone": ""}, "channels", id="channel-without-contact"),
