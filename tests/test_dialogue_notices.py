@@ -157,7 +157,7 @@ def _render(path: str):
     values = SAMPLE_ES if path.startswith("es/") else SAMPLE
     if audience == "offender":
         values = {**values, "recipient_name": "Sam Supervised", "agency_name": "Community Corrections"}
-    return render.render(path, {k: values[k] for k in contexts.field_names(audience)})
+    return render.render(path, {k: values.get(k, "") for k in contexts.field_names(audience)})
 
 
 def test_every_declared_template_exists_and_every_file_is_used(agency):

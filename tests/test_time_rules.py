@@ -41,8 +41,15 @@ def time_options() -> set[tuple[str, str]]:
 def _setup(agency):
     agency.admin.set_setting("agency.time_zone", TZ)
     scheduled = N.record_event(agency.officer, agency.case, "release_scheduled", "2026-06-01T10:00", "")
+    from services import agreements, partners
+
+    partner = partners.add(agency.vs, name="Harbor House", model="hybrid", sector="dv_program")["id"]
+    agreement = agreements.draft(agency.vs, title="MOU", partners=[partner], purpose="A joint response",
+                                 contributions="advocacy", sharing_limits="none", contacts="Vera",
+                                 starts="2026-03-01", ends="2028-03-01", text="The agreement.",
+                                 grant_workflows="notification", grant_permissions="case.show")["agreement"]
     return {"event": str(scheduled["case_event"]), "dialogue": str(drive(agency, "preparation")),
-            "guardian": str(agency.guardian)}
+            "guardian": str(agency.guardian), "agreement": str(agreement)}
 
 
 # (command path, option) -> (user, args before the time, args after it)
@@ -53,6 +60,8 @@ CASES = {
                                                       "--party", c["guardian"], "--at"], []),
     ("dialogue schedule", "--at"): ("fay", lambda c: ["dialogue", "schedule", c["dialogue"], "--at"],
                                     ["--format", "virtual"]),
+    ("agreement sign", "--at"): ("vera", lambda c: ["agreement", "sign", c["agreement"], "--party", "agency",
+                                                    "--signer", "Vera, for the agency", "--at"], []),
     ("scheduler tick", "--until"): ("ada", lambda c: ["scheduler", "tick", "--until"], ["--on-a-copy", "COPY"]),
     ("notices held", "--since"): ("vera", lambda c: ["notices", "held", "--since"], []),
     ("notices release", "--since"): ("vera", lambda c: ["notices", "release", "--yes", "--since"], []),
