@@ -393,3 +393,13 @@ def test_a_glimpse_is_declared_in_the_definition_and_never_for_the_parole_board(
         check(wider)
     more = replace(WORKFLOW, glimpse=replace(WORKFLOW.glimpse, facts=WORKFLOW.glimpse.facts + ("reported_by",)))
     assert more.fingerprint() != WORKFLOW.fingerprint(), "showing more needs a new version"
+
+
+def test_the_parole_boards_case_timeline_and_case_view_say_nothing_of_a_report(case):
+    _report(case.advocate, case, share="name,summary", summary="He threatened her by text.")
+    for read in (case.parole.timeline, case.parole.show_case):
+        try:
+            seen = repr(read(case.case))
+        except VcaseError:
+            continue
+        assert "intimidation" not in seen and "Maria" not in seen and "threatened" not in seen
