@@ -350,6 +350,9 @@ class Workflow:
     # Not on a case (a formal agreement with partners): started without a case number, times in the
     # agency's zone (setting agency.time_zone), no case facts or parties, notices to staff only.
     agency_level: bool = False
+    # The agency's duty, not something the victim asks for (an intimidation report escalated at once):
+    # intake formalities such as the limits of confidentiality explained first never hold it back.
+    duty: bool = False
     grants: Optional[Grants] = None  # access the process grants partners' staff (see ``Grants``)
     glimpse: Optional[Glimpse] = None  # what a role outside readers may see (see ``Glimpse``)
     # False: no agreement ever opens this workflow to a partner's staff, whatever a grant names (the

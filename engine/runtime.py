@@ -136,7 +136,8 @@ def start(session: Session, vault: Vault, registry: Registry, *, case_number: Op
     if wf.victim_initiated and actor.party_side != "victim":
         raise NotPermitted(f"only a victim-side party can start a {wf.name}; act --for the victim, guardian or next of kin")
     _pin(session, wf)
-    confidentiality.require_explained(session, actor, START, policy)
+    if not wf.duty:
+        confidentiality.require_explained(session, actor, START, policy)
     values = _parse(session, wf.start_params, params or {}, case.time_zone)
     facts = _facts(session, case, wf.initial, {}, values, actor, policy, now)
     _guard(wf.start_guards, START, facts)
@@ -229,7 +230,8 @@ def decide(session: Session, registry: Registry, compiled: Compiled, process, ev
         raise InvalidInput(f"party {actor.party_id} is not on this process's case")
     _speaks_for_initiator(session, process, actor, event)
     policy = settings_mod.load(session, registry)
-    confidentiality.require_explained(session, actor, event, policy)
+    if not wf.duty:
+        confidentiality.require_explained(session, actor, event, policy)
     values = _parse(session, step.params if step else GENERIC_PARAMS, params or {}, case.time_zone)
     facts = _facts(session, case, source, process.data or {}, values, actor, policy, now)
     if step:

@@ -403,3 +403,15 @@ def test_the_parole_boards_case_timeline_and_case_view_say_nothing_of_a_report(c
         except VcaseError:
             continue
         assert "intimidation" not in seen and "Maria" not in seen and "threatened" not in seen
+
+
+def test_a_report_is_escalated_even_before_the_limits_of_confidentiality_are_on_record(case):
+    """The escalation is the agency's duty (Workflow.duty): an intake formality still to do never holds
+    it back, while the same party's own requests wait for it."""
+    witness = case.advocate.add_party(case.case, "witness", "Wes Witness", email="wes@example.org", channels=("email",))
+    with pytest.raises(NotAllowed):
+        case.advocate.start(case.case, "notification", witness["id"], "phone", {"events": "all"})
+    out = intimidation.report(case.advocate, case.case, witness["id"], account=ACCOUNT, happened_at="2026-03-02T08:30",
+                              by_whom="unknown", reached_via="in_person", safe_channel="phone",
+                              safe_times="any time", message_ok=False)
+    assert {n.audience for n in _notices(case.store, out["report"])} >= {"responder", "staff"}

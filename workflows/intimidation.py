@@ -230,6 +230,7 @@ STEPS = (
 )
 
 WORKFLOW = Workflow(
+    duty=True,  # escalated at once whatever intake formality is still to do
     name=NAME,
     version=1,
     title="Intimidation or retaliation report",
