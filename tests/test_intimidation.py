@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import Hidden, InvalidInput, NotAllowed, NotPermitted, VcaseError
-from engine.models import AuditEntry, Notice, Process, Timer
+from engine.models import Notice, Timer
 from services import case_contacts, intimidation, partners
 from tests.support import dump
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from engine.definition import SHAREABLE
 from engine.errors import Hidden, InvalidInput, NotAllowed, NotFound, NotPermitted
-from engine.models import Notice, Partner, PartnerContact, Process, Timer
+from engine.models import Notice, Partner, PartnerContact, Timer
 from notices import contexts, render
 from services import notify_api as N
 from services import referrals as R
