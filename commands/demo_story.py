@@ -216,8 +216,10 @@ def an_intimidation_report_at_3am(admin, clock, say, facts) -> dict:
     intimidation.acknowledge(vs, rid, "Deputy Ruiz, Lake County Sheriff", "called Maria at the number she gave; "
                              "report taken; the officer to review conditions")
     shown = intimidation.show(vs, rid)["facts"]
-    local = clock.now().astimezone(day.tzinfo)
-    say.show("acknowledged", f"by {shown['acknowledged_by']} at {local:%H:%M} (re-escalated {level} time(s))")
+    from engine.clock import describe
+
+    say.show("acknowledged", f"by {shown['acknowledged_by']} at {describe(clock.now(), 'America/Chicago')} "
+                             f"(re-escalated {level} time(s))")
     intimidation.step(advocate, rid, "record_safety_plan", victim_side=True, via="phone", document=(
         "Stays with her sister this week; code word with her advocate; route to work changed."))
     shelter = partners.add(vs, name="Harbor Shelter", model="community_based", sector="shelter_housing",
