@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Callable, Iterable, Mapping, Optional
@@ -94,6 +94,7 @@ class Recipient:
 
     kind: str  # initiator | offender | officer | staff_fact | party_fact | contact_fact | case_contact
     fact: Optional[str] = None
+    _: KW_ONLY  # the rest by name only: a filter given by position once landed in the wrong field
     level: Optional[str] = None  # case_contact: the process fact holding how far down the list to go
     registration: Optional["Subscription"] = None  # party_fact: only parties subscribed to this
 
@@ -180,7 +181,7 @@ def party_fact(fact: str, *, requires: Optional[Subscription] = None) -> Recipie
     them (a guardian, next of kin); a minor or deceased party is reached only through those.
     With ``requires``, only whoever holds that subscription on the case: nobody else is told
     anything."""
-    return Recipient("party_fact", fact, requires)
+    return Recipient("party_fact", fact, registration=requires)
 
 
 @dataclass(frozen=True)
