@@ -461,25 +461,33 @@ def _daytime_zone(now: datetime) -> str:
     return _zone_at(now, 12)
 
 
-def latency(ctx: Ctx) -> list[Figure]:
-    from services import notify_api as N
+def _fresh_agency(ctx: Ctx, name: str):
+    """A new SQLite database in the work folder with the schema, a key, the first admin and the
+    standard staff: (key, url, store, admin)."""
     from engine.api import App
     from engine.db import Store
     from engine.records import bootstrap_admin
     from engine.registry import default
     from engine.schema import store_key_check, upgrade
 
-    s = ctx.sizes
     key = D.new_key()
-    url = D.sqlite_url(ctx.workdir / "latency.db")
+    url = D.sqlite_url(ctx.workdir / f"{name}.db")
     store = Store(url, [key])
     upgrade(store)
     store_key_check(store)
     admin = App(store, default(), login="ada")
     with store.write() as session:
         bootstrap_admin(session, "ada", "Ada Admin", admin.now())
-    for login, name, role in D.STAFF:
-        admin.add_staff(login, name, role, email=f"{login}@agency.example")
+    for login, full_name, role in D.STAFF:
+        admin.add_staff(login, full_name, role, email=f"{login}@agency.example")
+    return key, url, store, admin
+
+
+def latency(ctx: Ctx) -> list[Figure]:
+    from services import notify_api as N
+
+    s = ctx.sizes
+    key, url, store, admin = _fresh_agency(ctx, "latency")
     officer, advocate = admin.as_user("oscar"), admin.as_user("avery")
     zone = _daytime_zone(datetime.now(UTC))
     officer.open_case("LAT-1", "Sam Supervised", "oscar", zone)
@@ -542,24 +550,10 @@ def intimidation_latency(ctx: Ctx) -> list[Figure]:
     """An intimidation report recorded -> the first escalation e-mail received by a real SMTP server
     on loopback, the daemon running at its default interval; the case's zone is at 03:00 (an
     emergency ignores quiet hours)."""
-    from engine.api import App
-    from engine.db import Store
-    from engine.records import bootstrap_admin
-    from engine.registry import default
-    from engine.schema import store_key_check, upgrade
     from services import case_contacts, intimidation, partners
 
     s = ctx.sizes
-    key = D.new_key()
-    url = D.sqlite_url(ctx.workdir / "intimidation.db")
-    store = Store(url, [key])
-    upgrade(store)
-    store_key_check(store)
-    admin = App(store, default(), login="ada")
-    with store.write() as session:
-        bootstrap_admin(session, "ada", "Ada Admin", admin.now())
-    for login, name, role in D.STAFF:
-        admin.add_staff(login, name, role, email=f"{login}@agency.example")
+    key, url, store, admin = _fresh_agency(ctx, "intimidation")
     officer, advocate, vs = admin.as_user("oscar"), admin.as_user("avery"), admin.as_user("vera")
     zone = _zone_at(datetime.now(UTC), 3)
     officer.open_case("INT-1", "Sam Supervised", "oscar", zone)

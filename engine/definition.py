@@ -85,6 +85,16 @@ def flag(name: str, *, help: str = "") -> Param:
     return Param(name, "flag", required=False, help=help)
 
 
+def codes(value: Any) -> list[str]:
+    """A fact listing names or ids (a list, or comma-separated text), in order, without repeats."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    out: list[str] = []
+    for item in (str(i).strip() for i in items):
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
 @dataclass(frozen=True)
 class Recipient:
     """Who a notice goes to, resolved by the engine: the victim-side party who

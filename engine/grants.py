@@ -22,18 +22,8 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from engine.clock import parse_when
-from engine.definition import Workflow
+from engine.definition import Workflow, codes
 from engine.models import AccessGrant
-
-
-def codes(value: Any) -> list[str]:
-    """A fact listing names or ids (a list, or comma-separated text), in order, without repeats."""
-    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    out: list[str] = []
-    for item in (str(i).strip() for i in items):
-        if item and item not in out:
-            out.append(item)
-    return out
 
 
 def sync(session: Session, wf: Workflow, process: Any, target: str, now: datetime) -> dict[str, Any]:

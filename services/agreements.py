@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional
 from sqlmodel import Session
 
 from engine import documents, grants, processes, runtime
+from engine.definition import codes
 from engine.clock import from_db, parse_when
 from engine.errors import InvalidInput, NotFound
 from engine.models import Partner, Process
@@ -36,7 +37,7 @@ GRANTABLE_PERMISSIONS = ("case.list", "case.show", "party.show", "event.list", "
 def _listed(values: Optional[Iterable[str] | str]) -> list[str]:
     if values is None:
         return []
-    return grants.codes(list(values) if not isinstance(values, str) else values)
+    return codes(list(values) if not isinstance(values, str) else values)
 
 
 def check_scope(workflows: Iterable[str], permissions: Iterable[str]) -> None:

@@ -33,7 +33,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from engine.definition import (
-    SYSTEM, Facts, Grants, Notify, Workflow, allow, before, staff_with_role, step, text, when,
+    SYSTEM, Facts, Grants, Notify, Workflow, allow, before, codes, staff_with_role, step, text, when,
 )
 from engine.settings import days, whole_number
 
@@ -62,12 +62,7 @@ TO_VICTIM_SERVICES = staff_with_role("victim_services")
 
 def ids(value: Any) -> list[str]:
     """Partner ids from a list or comma-separated text, in order, without repeats."""
-    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    out: list[str] = []
-    for item in (str(i).strip() for i in items):
-        if item and item not in out:
-            out.append(item)
-    return out
+    return codes(value)
 
 
 def parties(f: Facts) -> list[str]:
