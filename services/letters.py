@@ -18,9 +18,10 @@ from sqlmodel import Session
 from engine import documents, processes, runtime
 from engine.clock import from_db
 from engine.definition import SYSTEM_ROLE, Workflow
-from engine.errors import NotAllowed, NotFound, NotPermitted
+from engine.errors import NotFound, NotPermitted
 from engine.models import Process
 from engine.permissions import Actor, resolve
+from services.acting import apply_worded
 
 WORKFLOW = "letter_bank"
 KIND = "letter"
@@ -90,18 +91,7 @@ def send(app, process_id: int, event: str, for_party: Optional[int] = None, via:
         wf = _workflow(app)
         _letter(s, process_id)
         actor = resolve(s, app.login, for_party=for_party, via=via)
-        try:
-            out = runtime.apply(s, app.store.vault, app.registry, process_id=process_id, event=event, actor=actor,
-                                now=app.now(), params=params, document=document)
-        except NotPermitted:
-            if staff.role in wf.readers:
-                raise
-            raise NotPermitted(f"{actor.describe()} is not permitted to {event} a letter") from None
-        except NotAllowed:
-            if staff.role in wf.readers:
-                raise
-            raise NotAllowed(f"Can't {event} letter {process_id} now; victim services can tell you why.",
-                             event=event) from None
+        out = apply_worded(s, app, wf, staff.role, actor, process_id, event, "letter", params, document)
         return _outcome(s, out)
 
 

@@ -23,6 +23,7 @@ from engine import documents, processes, runtime
 from engine.errors import Hidden, InvalidInput, NotAllowed, NotFound, NotPermitted
 from engine.models import Partner, PartnerContact, Process
 from engine.permissions import Actor, resolve
+from services.acting import apply_worded
 from services.letters import involved_roles
 
 WORKFLOW = "referral"
@@ -98,19 +99,8 @@ def _outcome(out: runtime.Outcome) -> dict[str, Any]:
 
 def _apply(session, app, staff: Actor, process: Process, event: str, actor: Actor, params=None, document=None):
     """The event, with the refusals a non-reader gets free of the referral's state."""
-    wf = _workflow(app)
-    try:
-        return runtime.apply(session, app.store.vault, app.registry, process_id=process.id, event=event,
-                             actor=actor, now=app.now(), params=params, document=document)
-    except NotPermitted:
-        if staff.role in wf.readers:
-            raise
-        raise NotPermitted(f"{actor.describe()} is not permitted to {runtime.words(event)} a referral") from None
-    except NotAllowed:
-        if staff.role in wf.readers:
-            raise
-        raise NotAllowed(f"Can't {runtime.words(event)} referral {process.id} now; victim services can tell you why.",
-                         event=event) from None
+    return apply_worded(session, app, _workflow(app), staff.role, actor, process.id, event, "referral", params,
+                        document)
 
 
 def _victim_actor(session, app, process: Process, for_party: Optional[int], via: Optional[str]) -> Actor:
