@@ -35,6 +35,8 @@ COMMANDS = {
     "scheduler": ("commands.scheduler", "scheduler"),
     "audit": ("commands.setup", "audit"),
     "agreement": ("commands.agreements", "agreement"),
+    "service": ("commands.services", "service"),
+    "report": ("commands.reports", "report"),
     "demo": ("commands.demo", "demo"),
 }
 
@@ -57,6 +59,8 @@ SHORT_HELP = {
     "scheduler": "The daemon, one pass for cron, and status of workers and backlog.",
     "audit": "Verify the tamper-evident audit trail.",
     "agreement": "Formal agreements with partners: draft, sign, review on time, revise, end.",
+    "service": "The services log: what victims were given, by the PMT's item codes.",
+    "report": "Funders' reports: the VOCA quarterly PMT figures and the restorative programs'.",
     "demo": "A guided walk through vcase on a throwaway database.",
 }
 

@@ -12,7 +12,8 @@ audit chains re-hashed with ``engine.audit.digest``) until there are
 template: case, offender and survivor parties, the case event, the process (state
 ``active``, version 2), its pending ``advance-<event>-7d`` timer, two notices
 (``registered`` and ``release_scheduled``; marked sent, so no daemon re-sends
-them) and its audit entries (3 per registration + 2 per case), on the chains
+them; each clone's registration and notices are dated a day further back, over three
+years, so a funder's report reads years of history) and its audit entries (3 per registration + 2 per case), on the chains
 the engine keeps them on (``case:<id>``, ``process:<id>``), each chain valid
 for ``vcase audit verify``.
 
@@ -41,6 +42,7 @@ TEMPLATE_CASE = "BENCH-0000000"
 WORKFLOW = "notification"
 TIMER_EVENT = "advance_release_scheduled"
 FIRED_ACTION = f"{WORKFLOW}.{TIMER_EVENT}"
+HISTORY_DAYS = 3 * 365
 STAFF = [("oscar", "Oscar Officer", "officer"), ("avery", "Avery Advocate", "advocate"),
          ("vera", "Vera Victim-Services", "victim_services")]
 
@@ -208,6 +210,10 @@ class Cloner:
         self.ix = {t: {c: i for i, c in enumerate(cols)} for t, cols in self.cols.items()}
         self.base = {t: [[conv(r[c]) for c in self.cols[t]] for r in tpl[t]] for t in CLONED}
         self.sent_at = conv(tpl["notice"][0]["created_at"])
+        # Years of history: clone c registered and was notified c mod HISTORY_DAYS days before the template
+        # (what a funder's report reads: registrations and delivered notices by when).
+        self.t0 = _aware(tpl["notice"][0]["created_at"])
+        self.history = [conv(self.t0 - timedelta(days=d)) for d in range(HISTORY_DAYS)]
 
     def shift(self, table: str, old: Optional[int], c: int) -> Optional[int]:
         return None if old is None else old + c * self.n[table]
@@ -235,8 +241,10 @@ class Cloner:
                                                    "represents_id": sh("party", r["represents_id"], c)})
         out["case_event"] = rows_of("case_event", lambda r: {"id": sh("case_event", r["id"], c), "case_id": cid,
                                                              "corrects_id": sh("case_event", r["corrects_id"], c)})
+        then = self.history[c % HISTORY_DAYS]
         out["process"] = rows_of("process", lambda r: {"id": sh("process", r["id"], c), "case_id": cid,
-                                                       "initiator_party_id": sh("party", r["initiator_party_id"], c)})
+                                                       "initiator_party_id": sh("party", r["initiator_party_id"], c),
+                                                       "started_at": then})
 
         def timer(r):
             ce = sh("case_event", r["case_event_id"], c)
@@ -253,7 +261,7 @@ class Cloner:
                     "process_id": sh("process", r["process_id"], c),
                     "recipient_party_id": sh("party", r["recipient_party_id"], c),
                     "case_event_id": sh("case_event", r["case_event_id"], c), "status": "sent", "attempts": 1,
-                    "sent_at": self.sent_at, "message_id": self.message_id_for(key, "vcase.invalid")}
+                    "sent_at": then, "message_id": self.message_id_for(key, "vcase.invalid")}
 
         out["notice"] = rows_of("notice", notice)
         heads: dict[str, tuple[int, str]] = {}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import subprocess
 import statistics
 from collections import Counter
 import sys
@@ -426,6 +428,33 @@ def case_show(ctx: Ctx) -> list[Figure]:
                    f"{big.instances:,} instances; median of {s.runs}", _cpu_note(out), out)]
 
 
+def pmt(ctx: Ctx) -> list[Figure]:
+    """`vcase report pmt` on the statewide database (years of registrations and delivered notices)
+    against `vcase case show` on the same database, run alternately."""
+    from services.pmt_report import quarter_containing
+
+    s = ctx.sizes
+    big = ctx.idle_dbs()["big"]
+    home = ctx.workdir / "pmt"
+    home.mkdir(exist_ok=True)
+    quarter = quarter_containing((ctx.now - timedelta(days=200)).date(), 10)
+    report = _vcase_cmd() + ["report", "pmt", "--quarter", quarter, "--json"]
+    show = _vcase_cmd() + ["case", "show", D.case_number(big.plan.cases // 2)]
+    ctx.say(f"`vcase report pmt --quarter {quarter}` vs `vcase case show` on {big.instances:,} instances, "
+            f"{s.runs} runs ...")
+    env = P.vcase_env(big.url, big.key, home, user="vera")
+    out = P.alternate(report, show, s.runs, env=env, base_env=env)
+    said = subprocess.run(report, env=env, capture_output=True, text=True)
+    if said.returncode != 0:
+        raise RuntimeError(f"vcase report pmt failed: {said.stderr.strip()}")
+    served = json.loads(said.stdout)["individuals"]
+    ratio = out["median"] / out["baseline_median"]
+    return [Figure("pmt", "`vcase report pmt` wall time (SQLite)", out["median"], "s", "`vcase case show`",
+                   out["baseline_median"], ratio, "x", "ratio <= 3", ratio <= 3,
+                   f"{big.instances:,} instances, {D.HISTORY_DAYS // 365} years; median of {s.runs}",
+                   f"{quarter}: {served['served']:,} served ({served['new']:,} new); " + _cpu_note(out), out)]
+
+
 def help_(ctx: Ctx) -> list[Figure]:
     s = ctx.sizes
     cmd = _vcase_cmd() + ["--help"]
@@ -741,6 +770,7 @@ FIGURES: dict[str, Callable[[Ctx], list[Figure]]] = {
     "fire_pg": fire_pg,
     "idle": idle,
     "case_show": case_show,
+    "pmt": pmt,
     "help": help_,
     "latency": latency,
     "intimidation_latency": intimidation_latency,

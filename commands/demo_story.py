@@ -233,7 +233,7 @@ def an_intimidation_report_at_3am(admin, clock, say, facts) -> dict:
     intimidation.step(vs, rid, "close")
     say.show("report", f"{rid}: closed after check-in reminders at 24 hours and 7 days; {sent} notice(s) in all")
     return {"intimidation": rid, "intimidation_level": level, "intimidation_sent": sent,
-            "intimidation_files": files() - before, "shelter_referral": referral}
+            "intimidation_files": files() - before, "shelter_referral": referral, "intimidation_day": day}
 
 
 def an_agreement_comes_up_for_review(admin, clock, say, facts) -> dict:
@@ -269,6 +269,39 @@ def an_agreement_comes_up_for_review(admin, clock, say, facts) -> dict:
     return {"agreement": aid, "agreement_due": [r["id"] for r in due]}
 
 
+def the_quarter_for_the_funder(admin, clock, say, facts) -> dict:
+    """The agency reports to its VOCA funder: the quarter of the intimidation report,
+    counted from what vcase holds. Notices delivered, the registration, the referral and the safety
+    plan are in it without anyone typing them; an advocate adds what she did by hand."""
+    from services import pmt_report, service_log
+
+    advocate = admin.as_user("avery")
+    say.heading("The quarter's VOCA report (the federal PMT)")
+    admin.set_setting("agency.time_zone", "America/Chicago")
+    day = facts["intimidation_day"].date()
+    quarter = pmt_report.current_quarter(admin, facts["intimidation_day"])
+    at = f"{(day + timedelta(days=2)).isoformat()}T10:00"
+    service_log.record(advocate, facts["victim_party"], ["A1", "B3", "C4"], at, "in_person")
+    service_log.set_profile(advocate, facts["victim_party"], {
+        "victimization": ["domestic_family_violence", "stalking_harassment"], "race": ["not_reported"],
+        "gender": ["female"], "age": ["25-59"]}, "in_person")
+    service_log.record_anonymous(advocate, ["C2", "A3"], f"{(day + timedelta(days=3)).isoformat()}T22:15")
+    say.say("Her advocate records what she did by hand (court information, accompaniment to the sheriff's "
+            "interview, counselling) and, with Maria's leave, what Maria chose to say about herself; a "
+            "hotline caller who gave no name is counted apart.")
+    report = pmt_report.pmt(admin.as_user("vera"), quarter)
+    say.say(f"`vcase report pmt --quarter {quarter}` ({report['from'][:10]} to {report['to'][:10]}, "
+            "the federal fiscal year):")
+    for key, value in report["individuals"].items():
+        say.show(f"  {key.replace('_', ' ')}", value)
+    for category in report["services"]:
+        given = [f"{i['item']} x{i['times']}" for i in category["items"] if i["times"]]
+        if given:
+            say.show(f"  {category['category']} {category['name'][:24]}",
+                     f"{category['individuals']} individual(s): {', '.join(given)}")
+    return {"pmt_quarter": quarter, "pmt": report}
+
+
 def _decoded(header: str) -> str:
     from email.header import decode_header, make_header
 
@@ -276,4 +309,5 @@ def _decoded(header: str) -> str:
 
 
 CHAPTERS = [registration_and_events, dialogue_to_follow_up, dialogue_withdrawn, letter_held, a_year_passes,
-            a_referral_the_victim_consents_to, an_intimidation_report_at_3am, an_agreement_comes_up_for_review]
+            a_referral_the_victim_consents_to, an_intimidation_report_at_3am, an_agreement_comes_up_for_review,
+            the_quarter_for_the_funder]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     UniqueConstraint,
+    text,
 )
 from pydantic import ConfigDict
 from sqlmodel import Field
@@ -47,6 +48,13 @@ PARTNER_SECTORS = ("dv_program", "sexual_assault_program", "child_advocacy", "el
                    "health", "protective_services", "legal_aid", "other")
 PARTNER_SERVICES = ("information_referral", "personal_advocacy", "emotional_support_safety", "shelter_housing",
                     "justice_system_assistance")
+
+
+# The PMT's service item codes (their names: services.pmt_catalog.ITEMS, which a test keeps equal).
+SERVICE_ITEMS = ("A1", "A2", "A3", "A4", *(f"B{n}" for n in range(1, 11)), *(f"C{n}" for n in range(1, 8)),
+                 "D1", "D2", "D3", *(f"E{n}" for n in range(1, 12)), "COMP")
+# The partial index ``notice_event_delivered`` covers exactly these rows.
+DELIVERED_EVENT_NOTICE = "audience = 'victim' AND case_event_id IS NOT NULL AND sent_at IS NOT NULL"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -248,6 +256,9 @@ class Process(SQLModel, table=True):
         # An agency-level process (a formal agreement) is the only kind without a case (migration 0006).
         CheckConstraint("(case_id IS NULL) = agency_level", name="process_case_unless_agency_level"),
         Index("process_case", "case_id", "workflow"),
+        # Processes of a kind started in a period (a funder's report; migration 0008). Both columns never
+        # change once written: the index costs one entry per process, never one per step.
+        Index("process_workflow_started", "workflow", "started_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: Optional[int] = Field(default=None, foreign_key="case_file.id")
@@ -357,6 +368,11 @@ class Notice(SQLModel, table=True):
             name="notice_end_has_reason",
         ),
         Index("notice_due", "status", "not_before"),
+        # Notices of custody and supervision events delivered to victim-side parties, by when (the
+        # services log's automatic E1 entries; migration 0008). Partial: a notice enters it once, when
+        # it is delivered, and the others never do.
+        Index("notice_event_delivered", "sent_at", "recipient_party_id",
+              sqlite_where=text(DELIVERED_EVENT_NOTICE), postgresql_where=text(DELIVERED_EVENT_NOTICE)),
         # A notice belongs to a case, or to an agency-level process (migration 0006).
         CheckConstraint("case_id IS NOT NULL OR process_id IS NOT NULL", name="notice_case_or_process"),
     )
@@ -496,3 +512,42 @@ class AccessGrant(SQLModel, table=True):
     until: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
     ended_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
     ended_reason: Optional[str] = Field(default=None, max_length=200)
+
+
+class ServiceEntry(SQLModel, table=True):
+    """A service staff gave a victim-side party (or an anonymous contact), by the PMT's item code
+    (``services.pmt_catalog``). Services vcase itself gives (a notice delivered, a referral made) are
+    not copied here: they are read from where they happened (``services.service_log``).
+
+    No victim data: the party is a reference, the item a code. Items given in one contact share
+    ``contact`` (an anonymous contact is counted once, however many items it had)."""
+
+    __tablename__ = "service_entry"
+    __table_args__ = (
+        CheckConstraint(_in("item", SERVICE_ITEMS), name="service_entry_item_known"),
+        CheckConstraint("(party_id IS NULL) = anonymous", name="service_entry_party_unless_anonymous"),
+        CheckConstraint("(case_id IS NULL) = (party_id IS NULL)", name="service_entry_case_with_party"),
+        Index("service_entry_at", "at"),
+        Index("service_entry_party", "party_id", "at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: Optional[int] = Field(default=None, foreign_key="case_file.id")
+    party_id: Optional[int] = Field(default=None, foreign_key="party.id")
+    anonymous: bool = False
+    item: str = Field(max_length=8)
+    at: datetime = Field(sa_column=_utc())
+    contact: str = Field(max_length=32)
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_column=_utc())
+
+
+class PartyProfile(SQLModel, table=True):
+    """What a victim-side party chose to say about themselves for the funder's report (victimization
+    types, special classifications, race/ethnicity, gender, age band): self-reported, optional, and
+    encrypted at rest as one JSON document (``engine.crypto``)."""
+
+    __tablename__ = "party_profile"
+    party_id: int = Field(primary_key=True, foreign_key="party.id")
+    profile_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(sa_column=_utc())

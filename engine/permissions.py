@@ -51,6 +51,11 @@ COMMANDS: dict[str, frozenset[str]] = {
     "partner.manage": frozenset({"victim_services", "admin"}),
     # A case's designated law-enforcement and prosecutor contacts (issue 15): no victim data.
     "case.contacts": frozenset({"officer", "advocate", "victim_services", "admin"}),
+    # The services log (issue 16): what victim-services staff gave a victim-side party, and the
+    # funder's quarterly report built from it. Never supervision: officers and the board have no part.
+    "service.record": frozenset({"advocate", "victim_services"}),
+    "service.read": frozenset({"advocate", "victim_services", "admin"}),
+    "report.pmt": frozenset({"victim_services", "admin"}),
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -80,6 +85,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "partner.read": ("read the partner directory", "vcase partner list / show / contact list"),
     "partner.manage": ("change the partner directory", "vcase partner add / update / retire / import / contact"),
     "case.contacts": ("designate or read a case's law-enforcement and prosecutor contacts", "vcase case contacts"),
+    "service.record": ("record services given to a victim or their profile", "vcase service record / anonymous / profile"),
+    "service.read": ("read the services log", "vcase service list / profile"),
+    "report.pmt": ("run the VOCA quarterly report", "vcase report pmt"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",

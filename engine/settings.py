@@ -198,6 +198,9 @@ ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     # The zone agency-wide times typed by staff are read in when no case gives one
     # (e.g. `vcase scheduler tick --until`).
     "agency.time_zone": zone_name("UTC"),
+    # The month a fiscal year starts (funders' reports): 10 is the federal year (VOCA's PMT); some
+    # state funders count from July (7). A fiscal year is named by the calendar year it ends in.
+    "agency.fiscal_year_start": whole_number("10", low=1, high=12, unit="(a month: 1 is January)"),
     "notices.quiet_start": time_of_day("21:00"),
     "notices.quiet_end": time_of_day("07:00"),
     "notices.confirm_window_hours": hours("24", low=0.5, high=168),

@@ -82,3 +82,18 @@ def test_the_3am_intimidation_report_is_escalated_at_once_then_down_the_list(tmp
         assert "2026-CR-0042" in mail and "Maria" not in mail and "maria.lopez@" not in mail
         assert "12:00-13:00" not in mail  # never the safe-contact choice
     assert [p for p in (folder / "outbox" / "sms").rglob("*") if p.is_file()], "the night desk was texted too"
+
+
+def test_the_demo_ends_with_the_quarter_for_the_funder(tmp_path):
+    """The PMT chapter: what vcase did itself (the referral and the shelter self-referral: A3; the safety
+    plan: C1) is counted with what the advocate typed (A1, B3, C4) and the anonymous hotline call."""
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    report = facts["pmt"]
+    assert facts["pmt_quarter"] == "2027Q3" and report["from"].startswith("2027-04-01 00:00 CDT")
+    times = {i["item"]: i["times"] for c in report["services"] for i in c["items"] if i["times"]}
+    assert times == {"A1": 1, "A3": 2, "B3": 1, "C1": 1, "C2": 1, "C4": 1}
+    assert report["individuals"]["served"] == 1 and report["individuals"]["anonymous_contacts"] == 1
+    assert report["demographics"]["gender"]["female"] == 0  # Maria is continuing this year: asked of the new only
+    assert report["victimization"]["domestic_family_violence"] == 1

@@ -50,6 +50,9 @@ def invocations(agency) -> dict[str, list[str]]:
         "partner.read": ["partner", "list"],
         "partner.manage": ["partner", "add", "Zed Shelter", "--model", "community_based", "--sector", "shelter_housing"],
         "case.contacts": ["case", "contacts", CASE],
+        "service.record": ["service", "record", str(agency.victim), "--item", "A1"],
+        "service.read": ["service", "list", str(agency.victim)],
+        "report.pmt": ["report", "pmt", "--quarter", "2026Q3"],
     }
 
 

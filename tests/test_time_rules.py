@@ -66,6 +66,8 @@ CASES = {
     ("notices held", "--since"): ("vera", lambda c: ["notices", "held", "--since"], []),
     ("notices release", "--since"): ("vera", lambda c: ["notices", "release", "--yes", "--since"], []),
     ("notices discard", "--since"): ("vera", lambda c: ["notices", "discard", "--reason", "x", "--yes", "--since"], []),
+    ("service record", "--at"): ("avery", lambda c: ["service", "record", c["guardian"], "--item", "A1", "--at"], []),
+    ("service anonymous", "--at"): ("avery", lambda c: ["service", "anonymous", "--item", "C2", "--at"], []),
     ("intimidation report", "--at"): ("avery", lambda c: [
         "intimidation", "report", "2026-CR-0001", "--for", c["guardian"], "--account-file", _account_file(),
         "--by", "unknown", "--reached-via", "phone", "--safe-channel", "phone", "--safe-times", "evenings", "--at"], []),

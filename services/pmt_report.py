@@ -1,0 +1,200 @@
+"""The VOCA quarterly report (the PMT's victim-assistance figures), from the services log.
+
+A quarter is a fiscal quarter: the fiscal year starts in the month ``agency.fiscal_year_start``
+(October, the federal year, by default) and is named by the calendar year it ends in, so with
+the default ``2027Q1`` is 1 October to 31 December 2026. Its bounds are midnights in the agency's
+zone (``agency.time_zone``).
+
+The counts, as the PMT defines them:
+
+- **served**: individuals (victim-side parties) given any service in the quarter;
+- **new**: served in the quarter and never before in the same fiscal year; a person is new once
+  per fiscal year (served on 30 September and 1 October: new in both years), and continuing in
+  every later quarter of that year, whatever else changes (a new victimization type included);
+- **anonymous contacts**: staff-recorded contacts with no name, counted apart from individuals;
+- demographics (race/ethnicity, gender, age band) of the **new** individuals only; victimization
+  types and special classifications of everyone served; "not reported" and "not tracked" are
+  answers of their own, never merged with each other or with zero;
+- per service category, the individuals served and the anonymous contacts, and per item the
+  times it was given (a person may be counted under several items and categories).
+
+``suppress_below`` blanks every count from 1 to N-1 (shown as "<N", ``null`` in JSON) so a
+published table cannot single anyone out; zero is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any, Optional
+
+from engine import settings
+from engine.clock import describe, zone
+from engine.errors import InvalidInput
+from engine.permissions import require, resolve
+from services import service_log, service_sources
+from services.pmt_catalog import (
+    AGE_BANDS, CATEGORIES, GENDER, ITEMS, MULTIPLE_RACES, NONE, NOT_REPORTED, NOT_TRACKED, RACE_ETHNICITY,
+    SPECIAL_CLASSIFICATIONS, VICTIMIZATION_TYPES, category_of,
+)
+
+QUARTER = re.compile(r"(\d{4})\s*-?\s*Q([1-4])", re.IGNORECASE)
+
+
+def day_start(day: date, zone_name: str) -> datetime:
+    """The first instant of ``day`` in the zone, in UTC (where midnight is skipped, the end of the gap)."""
+    from datetime import time, timezone
+
+    return datetime.combine(day, time(0), tzinfo=zone(zone_name)).astimezone(timezone.utc)
+
+
+def _month(year: int, month: int) -> date:
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return date(year, month, 1)
+
+
+def fiscal_quarter(text: str, start_month: int) -> tuple[int, int, date, date, date]:
+    """(fiscal year, quarter, first day of the year, first day of the quarter, first day after it)."""
+    match = QUARTER.fullmatch((text or "").strip())
+    if not match:
+        raise InvalidInput(f"malformed quarter {text!r}; use YEARQn for a fiscal quarter, e.g. 2027Q1")
+    year, quarter = int(match.group(1)), int(match.group(2))
+    if not 2000 <= year <= 2100:
+        raise InvalidInput(f"fiscal year {year} is out of range (2000 to 2100)")
+    first_year = year - 1 if start_month > 1 else year  # named by the calendar year it ends in
+    fy_start = date(first_year, start_month, 1)
+    q_start = _month(first_year, start_month + 3 * (quarter - 1))
+    return year, quarter, fy_start, q_start, _month(q_start.year, q_start.month + 3)
+
+
+def quarter_containing(day: date, start_month: int) -> str:
+    """The fiscal quarter ``day`` falls in, as ``YEARQn`` (the year it ends in)."""
+    months = (day.month - start_month) % 12
+    year = day.year + (1 if start_month > 1 and day.month >= start_month else 0)
+    return f"{year}Q{months // 3 + 1}"
+
+
+def current_quarter(app, moment: datetime) -> str:
+    """The agency's fiscal quarter at ``moment`` (its zone, its fiscal year)."""
+    with app.store.read() as s:
+        zone_name = settings.engine_value(s, "agency.time_zone")
+        start_month = int(settings.engine_value(s, "agency.fiscal_year_start"))
+    return quarter_containing(moment.astimezone(zone(zone_name)).date(), start_month)
+
+
+def _count(profile: dict[str, list[str]], question: str, counts: dict[str, int]) -> None:
+    answers = profile.get(question) or [NOT_TRACKED]
+    if question == "race" and len(answers) > 1:
+        answers = [MULTIPLE_RACES]
+    for answer in answers:
+        counts[answer] += 1
+
+
+def _table(keys: tuple[str, ...], counts: dict[str, int], extra: tuple[str, ...] = ()) -> dict[str, int]:
+    return {k: counts.get(k, 0) for k in (*keys, *extra, NOT_REPORTED, NOT_TRACKED)}
+
+
+def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, Any]:
+    with app.store.read() as s:
+        require(resolve(s, app.login, now=app.now()), "report.pmt")
+        zone_name = settings.engine_value(s, "agency.time_zone")
+        start_month = int(settings.engine_value(s, "agency.fiscal_year_start"))
+        year, q, fy_day, q_day, end_day = fiscal_quarter(quarter, start_month)
+        fy_lo, lo, hi = day_start(fy_day, zone_name), day_start(q_day, zone_name), day_start(end_day, zone_name)
+
+        first_in_year: dict[int, datetime] = {}
+        for party, _item, first, _last, _n in service_sources.aggregates(s, fy_lo, lo):
+            first_in_year[party] = min(first, first_in_year.get(party, first))
+        times: dict[str, int] = defaultdict(int)
+        people: dict[str, set[int]] = defaultdict(set)
+        for party, item, _first, _last, n in service_sources.aggregates(s, lo, hi):
+            times[item] += n
+            people[category_of(item)].add(party)
+        served = set().union(*people.values()) if people else set()
+        new = served - set(first_in_year)
+        contacts, anonymous_items, anonymous_by_category = service_sources.anonymous(s, lo, hi)
+        for item, n in anonymous_items.items():
+            times[item] += n
+
+        found = service_log.profiles(app, s, served)
+        victimization, classification = defaultdict(int), defaultdict(int)
+        race, gender, age = defaultdict(int), defaultdict(int), defaultdict(int)
+        for party in served:
+            profile = found.get(party, {})
+            _count(profile, "victimization", victimization)
+            _count(profile, "classification", classification)
+            if party in new:
+                _count(profile, "race", race)
+                _count(profile, "gender", gender)
+                _count(profile, "age", age)
+
+    report = {
+        "report": "pmt",
+        "quarter": f"{year}Q{q}",
+        "fiscal_year": year,
+        "from": describe(lo, zone_name),
+        "to": describe(hi, zone_name),
+        "time_zone": zone_name,
+        "individuals": {"served": len(served), "new": len(new), "continuing": len(served) - len(new),
+                        "anonymous_contacts": contacts, "compensation_assisted": len(people.get("COMP", ()))},
+        "demographics": {"race": _table(RACE_ETHNICITY, race, (MULTIPLE_RACES,)), "gender": _table(GENDER, gender),
+                         "age": _table(AGE_BANDS, age)},
+        "victimization": _table(VICTIMIZATION_TYPES, victimization),
+        "classification": _table(SPECIAL_CLASSIFICATIONS, classification, (NONE,)),
+        "services": [
+            {"category": code, "name": name, "individuals": len(people.get(code, ())),
+             "anonymous_contacts": anonymous_by_category.get(code, 0),
+             "items": [{"item": item, "name": label, "times": times.get(item, 0)}
+                       for item, label in ITEMS.items() if category_of(item) == code]}
+            for code, name in CATEGORIES.items()
+        ] + [{"category": "COMP", "name": ITEMS["COMP"], "individuals": len(people.get("COMP", ())),
+              "anonymous_contacts": anonymous_by_category.get("COMP", 0),
+              "items": [{"item": "COMP", "name": ITEMS["COMP"], "times": times.get("COMP", 0)}]}],
+        "suppressed_below": suppress_below,
+    }
+    return suppress(report, suppress_below)
+
+
+def suppress(report: dict[str, Any], below: Optional[int]) -> dict[str, Any]:
+    """Blank every count from 1 to ``below - 1`` (``None``), everywhere in the report."""
+    if not below or below <= 1:
+        return report
+
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, int) and not isinstance(value, bool) and key not in KEEP and 0 < value < below:
+            return None
+        return value
+
+    return walk(report)
+
+
+KEEP = {"fiscal_year", "suppressed_below"}
+
+
+def rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report as flat rows (section, key, label, value): the CSV, and the plain table."""
+    out: list[dict[str, Any]] = []
+
+    def add(section: str, key: str, label: str, value: Any) -> None:
+        out.append({"section": section, "key": key, "label": label, "value": value})
+
+    for key, value in report["individuals"].items():
+        add("individuals", key, key.replace("_", " "), value)
+    for question, counts in report["demographics"].items():
+        for key, value in counts.items():
+            add(f"demographics of new: {question}", key, key.replace("_", " "), value)
+    for section in ("victimization", "classification"):
+        for key, value in report[section].items():
+            add(section, key, key.replace("_", " "), value)
+    for category in report["services"]:
+        add("services", category["category"], f"{category['name']}: individuals", category["individuals"])
+        add("services", f"{category['category']}-anonymous", f"{category['name']}: anonymous contacts",
+            category["anonymous_contacts"])
+        for item in category["items"]:
+            add("services", item["item"], item["name"], item["times"])
+    return out
