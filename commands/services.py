@@ -46,22 +46,66 @@ def service_items(as_json):
 
 
 @service.command("record")
-@click.argument("party_id", type=ID)
+@click.argument("party_ids", type=ID, nargs=-1, required=True, metavar="PARTY...")
 @click.option("--item", "items", multiple=True, required=True, help=ITEM_HELP)
 @click.option("--at", default=None, help="When it was given, in the case's zone (default: now), e.g. 2027-01-05T14:30.")
 @click.option("--via", type=VIA, default=None, help="How the contact took place.")
-def service_record(party_id, items, at, via):
-    """Record services given to a victim-side party in one contact.
+def service_record(party_ids, items, at, via):
+    """Record services given to victim-side parties in one contact.
+
+    Several parties (a support group, a family at a hearing) are recorded in
+    one transaction: all of them or none.
 
     \b
     Examples:
       vcase service record 7 --item A1 --item B4
       vcase service record 7 --item C1,COMP --at 2027-01-05T14:30 --via phone
+      vcase service record 7 9 12 15 --item C5
     """
     from services import service_log
 
-    out = service_log.record(app(), party_id, items, at, via)
-    done(f"Recorded for party {out['party']}: {', '.join(out['items'])} at {out['at']}.")
+    for out in service_log.record_many(app(), party_ids, items, at, via):
+        done(f"Recorded for party {out['party']}: {', '.join(out['items'])} at {out['at']}.")
+
+
+@service.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would be recorded; write nothing.")
+@json_option
+def service_import(file, dry_run, as_json):
+    """Record many contacts from a CSV file: all rows in one transaction, or none.
+
+    Every row is checked first; each problem is listed as `row N: column:
+    what` (never quoting a cell) and nothing is written.
+
+    \b
+    Columns (header row; items and at are required):
+      party       a victim-side party id (or leave empty with anonymous=yes)
+      anonymous   yes for a contact with someone who gave no name
+      items       PMT item codes, e.g. "C2,A3"
+      at          when, e.g. 2027-01-05T14:30 (the party's case zone; the
+                  agency's for an anonymous contact)
+      via         phone, in_person, in_writing, email or video (optional)
+
+    \b
+    Examples:
+      vcase service import hotline-2027-01.csv --dry-run
+      vcase service import hotline-2027-01.csv
+    """
+    from commands.common import show_problems, with_progress
+    from services import service_log
+    from services.csvfile import ImportRefused
+
+    data = file.read()
+    try:
+        out = with_progress(lambda bar: service_log.import_csv(app(), data, dry_run, bar), "recording")
+    except ImportRefused as refused:
+        show_problems(refused.problems)
+        raise
+    if as_json:
+        return emit_json(out)
+    verb = "would be recorded" if dry_run else "recorded"
+    done(f"{out['contacts']} contact(s) {verb} ({out['anonymous']} anonymous), {out['items']} service item(s).")
 
 
 @service.command("anonymous")

@@ -32,13 +32,15 @@ SETTING = "privacy.confidentiality_first"
 NEVER_HELD_BACK = (WITHDRAW, PAUSE)
 
 
-def _victim_side(session: Session, party_id: int) -> Party:
+def victim_side(session: Session, party_id: int,
+                what: str = "the limits of confidentiality are recorded") -> Party:
+    """The party, refused if unknown or not on the victim side (``what``: what is only for that side)."""
     party = session.get(Party, party_id) if 0 < party_id < 2**31 else None
     if party is None:
         raise NotFound(f"no party {party_id}; `vcase party list CASE` shows the parties of a case")
     if party.side != "victim":
-        raise InvalidInput(f"party {party_id} is not on the victim side: the limits of confidentiality are "
-                           "recorded for victims, survivors, co-victims and their representatives")
+        raise InvalidInput(f"party {party_id} is not on the victim side: {what} for victims, survivors, "
+                           "co-victims, witnesses and their representatives")
     return party
 
 
@@ -47,7 +49,7 @@ def record(session: Session, actor: Actor, party_id: int, method: str, now: date
     require(actor, "confidentiality.record")
     if method not in METHODS:
         raise InvalidInput(f"unknown method {method!r}; use one of: {', '.join(METHODS)}")
-    party = _victim_side(session, party_id)
+    party = victim_side(session, party_id)
     row = ConfidentialityExplained(case_id=party.case_id, party_id=party.id, explained_by=actor.login,
                                    method=method, explained_at=now)
     session.add(row)
@@ -65,7 +67,7 @@ def view(row: ConfidentialityExplained) -> dict[str, Any]:
 def records(session: Session, actor: Actor, party_id: int) -> list[dict[str, Any]]:
     """When, how and by whom the limits were explained to the party (oldest first)."""
     require(actor, "party.show")
-    party = _victim_side(session, party_id)
+    party = victim_side(session, party_id)
     rows = session.execute(select(ConfidentialityExplained).where(ConfidentialityExplained.party_id == party.id)
                            .order_by(ConfidentialityExplained.explained_at, ConfidentialityExplained.id)).scalars()
     return [view(r) for r in rows]

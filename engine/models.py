@@ -256,9 +256,9 @@ class Process(SQLModel, table=True):
         # An agency-level process (a formal agreement) is the only kind without a case (migration 0006).
         CheckConstraint("(case_id IS NULL) = agency_level", name="process_case_unless_agency_level"),
         Index("process_case", "case_id", "workflow"),
-        # Processes of a kind started in a period (a funder's report; migration 0008). Both columns never
-        # change once written: the index costs one entry per process, never one per step.
-        Index("process_workflow_started", "workflow", "started_at"),
+        # Processes of a kind started in a period, and for whom (a funder's report; migration 0008). The
+        # columns never change once written: the index costs one entry per process, never one per step.
+        Index("process_workflow_started", "workflow", "started_at", "initiator_party_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: Optional[int] = Field(default=None, foreign_key="case_file.id")

@@ -25,11 +25,15 @@ published table cannot single anyone out; zero is shown.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any, Optional
 
+from sqlalchemy import except_, func, select
+
 from engine import settings
+from engine.models import PartyProfile
 from engine.clock import describe, zone
 from engine.errors import InvalidInput
 from engine.permissions import require, resolve
@@ -95,6 +99,44 @@ def _table(keys: tuple[str, ...], counts: dict[str, int], extra: tuple[str, ...]
     return {k: counts.get(k, 0) for k in (*keys, *extra, NOT_REPORTED, NOT_TRACKED)}
 
 
+PARTY = ("party_id",)
+
+
+@dataclass
+class Counts:
+    served: int
+    new: int
+    times: dict[str, int]
+    people: dict[str, int]
+    contacts: int
+    anonymous_by_category: dict[str, int]
+
+
+def _new(fy_lo: datetime, lo: datetime, hi: datetime):
+    """The parties served in ``[lo, hi)`` and not in ``[fy_lo, lo)``: new this fiscal year."""
+    return except_(select(service_sources.given(lo, hi, columns=PARTY).c.party_id),
+                   select(service_sources.given(fy_lo, lo, columns=PARTY).c.party_id))
+
+
+def _counts(s, fy_lo: datetime, lo: datetime, hi: datetime) -> Counts:
+    """Every count of the quarter, counted by the database over the union of the sources."""
+    g = service_sources.given(lo, hi, columns=("party_id", "item"))
+    served = s.execute(select(func.count(func.distinct(g.c.party_id)))).scalar() or 0
+    new = s.execute(select(func.count()).select_from(_new(fy_lo, lo, hi).subquery())).scalar() or 0
+    times: dict[str, int] = defaultdict(int)
+    for item, n in s.execute(select(g.c.item, func.count()).group_by(g.c.item)):
+        times[item] += n
+    cat = service_sources.category(g.c.item)
+    people = dict(s.execute(select(cat, func.count(func.distinct(g.c.party_id))).group_by(cat)).all())
+    a = service_sources.anonymous(lo, hi)
+    contacts = s.execute(select(func.count(func.distinct(a.c.contact)))).scalar() or 0
+    for item, n in s.execute(select(a.c.item, func.count()).group_by(a.c.item)):
+        times[item] += n
+    acat = service_sources.category(a.c.item)
+    anonymous_by_category = dict(s.execute(select(acat, func.count(func.distinct(a.c.contact))).group_by(acat)).all())
+    return Counts(served, new, dict(times), people, contacts, anonymous_by_category)
+
+
 def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, Any]:
     with app.store.read() as s:
         require(resolve(s, app.login, now=app.now()), "report.pmt")
@@ -103,31 +145,30 @@ def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, An
         year, q, fy_day, q_day, end_day = fiscal_quarter(quarter, start_month)
         fy_lo, lo, hi = day_start(fy_day, zone_name), day_start(q_day, zone_name), day_start(end_day, zone_name)
 
-        first_in_year: dict[int, datetime] = {}
-        for party, _item, first, _last, _n in service_sources.aggregates(s, fy_lo, lo):
-            first_in_year[party] = min(first, first_in_year.get(party, first))
-        times: dict[str, int] = defaultdict(int)
-        people: dict[str, set[int]] = defaultdict(set)
-        for party, item, _first, _last, n in service_sources.aggregates(s, lo, hi):
-            times[item] += n
-            people[category_of(item)].add(party)
-        served = set().union(*people.values()) if people else set()
-        new = served - set(first_in_year)
-        contacts, anonymous_items, anonymous_by_category = service_sources.anonymous(s, lo, hi)
-        for item, n in anonymous_items.items():
-            times[item] += n
-
-        found = service_log.profiles(app, s, served)
+        counts = _counts(s, fy_lo, lo, hi)
+        found = service_log.profiles(app, s, select(service_sources.given(lo, hi, columns=PARTY).c.party_id))
+        new_ids: set[int] = set()
+        if found:
+            new = _new(fy_lo, lo, hi).subquery()
+            new_ids = set(s.execute(select(PartyProfile.party_id).where(
+                PartyProfile.party_id.in_(select(new.c.party_id)))).scalars())
         victimization, classification = defaultdict(int), defaultdict(int)
         race, gender, age = defaultdict(int), defaultdict(int), defaultdict(int)
-        for party in served:
-            profile = found.get(party, {})
+        for party, profile in found.items():
             _count(profile, "victimization", victimization)
             _count(profile, "classification", classification)
-            if party in new:
+            if party in new_ids:
                 _count(profile, "race", race)
                 _count(profile, "gender", gender)
                 _count(profile, "age", age)
+        # Everyone served or new with no profile on file: every question not tracked.
+        for table, people in ((victimization, counts.served), (classification, counts.served)):
+            table[NOT_TRACKED] += people - len(found)
+        for table in (race, gender, age):
+            table[NOT_TRACKED] += counts.new - sum(1 for p in found if p in new_ids)
+        times, people, contacts, anonymous_by_category = (counts.times, counts.people, counts.contacts,
+                                                          counts.anonymous_by_category)
+        served, new = counts.served, counts.new
 
     report = {
         "report": "pmt",
@@ -136,19 +177,19 @@ def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, An
         "from": describe(lo, zone_name),
         "to": describe(hi, zone_name),
         "time_zone": zone_name,
-        "individuals": {"served": len(served), "new": len(new), "continuing": len(served) - len(new),
-                        "anonymous_contacts": contacts, "compensation_assisted": len(people.get("COMP", ()))},
+        "individuals": {"served": served, "new": new, "continuing": served - new,
+                        "anonymous_contacts": contacts, "compensation_assisted": people.get("COMP", 0)},
         "demographics": {"race": _table(RACE_ETHNICITY, race, (MULTIPLE_RACES,)), "gender": _table(GENDER, gender),
                          "age": _table(AGE_BANDS, age)},
         "victimization": _table(VICTIMIZATION_TYPES, victimization),
         "classification": _table(SPECIAL_CLASSIFICATIONS, classification, (NONE,)),
         "services": [
-            {"category": code, "name": name, "individuals": len(people.get(code, ())),
+            {"category": code, "name": name, "individuals": people.get(code, 0),
              "anonymous_contacts": anonymous_by_category.get(code, 0),
              "items": [{"item": item, "name": label, "times": times.get(item, 0)}
                        for item, label in ITEMS.items() if category_of(item) == code]}
             for code, name in CATEGORIES.items()
-        ] + [{"category": "COMP", "name": ITEMS["COMP"], "individuals": len(people.get("COMP", ())),
+        ] + [{"category": "COMP", "name": ITEMS["COMP"], "individuals": people.get("COMP", 0),
               "anonymous_contacts": anonymous_by_category.get("COMP", 0),
               "items": [{"item": "COMP", "name": ITEMS["COMP"], "times": times.get("COMP", 0)}]}],
         "suppressed_below": suppress_below,

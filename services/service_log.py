@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Optional
+from dataclasses import replace
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -28,7 +29,7 @@ from engine import audit, confidentiality, settings
 from engine.clock import describe, parse_when
 from engine.errors import InvalidInput, NotFound
 from engine.models import Case, Party, PartyProfile, ServiceEntry
-from engine.permissions import Actor, require, resolve
+from engine.permissions import VIA, Actor, require, resolve
 from services import service_sources
 from services.pmt_catalog import ITEMS, NONE, NOT_REPORTED, NOT_TRACKED, QUESTIONS
 
@@ -55,13 +56,7 @@ def items(codes: Iterable[str]) -> list[str]:
 
 
 def _victim_party(session: Session, party_id: int) -> Party:
-    party = session.get(Party, party_id) if 0 < party_id < 2**31 else None
-    if party is None:
-        raise NotFound(f"no party {party_id}; `vcase party list CASE` shows the parties of a case")
-    if party.side != "victim":
-        raise InvalidInput(f"party {party_id} is not on the victim side: the services log is for victims, "
-                           "survivors, co-victims, witnesses and their representatives")
-    return party
+    return confidentiality.victim_side(session, party_id, "the services log is")
 
 
 def _when(session: Session, at: Optional[str], zone_name: str, now: datetime) -> datetime:
@@ -89,15 +84,108 @@ def _entries(session: Session, actor: Actor, party: Optional[Party], codes: list
 def record(app, party_id: int, codes: Iterable[str], at: Optional[str] = None,
            via: Optional[str] = None) -> dict[str, Any]:
     """Services given to a victim-side party in one contact; ``at`` as typed, in the case's zone."""
-    codes = items(codes)
+    return record_many(app, [party_id], codes, at, via)[0]
+
+
+def record_many(app, party_ids: Iterable[int], codes: Iterable[str], at: Optional[str] = None,
+                via: Optional[str] = None) -> list[dict[str, Any]]:
+    """The same services to several parties (a support group, a court accompaniment of a family), in
+    one transaction: all of them or none. ``at`` as typed, in each party's case zone."""
+    codes, ids = items(codes), list(dict.fromkeys(party_ids))
+    if not ids:
+        raise InvalidInput("name at least one party")
     with app.store.write() as s:
         actor = resolve(s, app.login, via=via, now=app.now())
         require(actor, "service.record")
-        party = _victim_party(s, party_id)
-        zone_name = s.get(Case, party.case_id).time_zone
-        moment = _when(s, at, zone_name, app.now())
-        _entries(s, actor, party, codes, moment, app.now())
-        return {"party": party.id, "items": codes, "at": describe(moment, zone_name)}
+        out = []
+        for party_id in ids:
+            party = _victim_party(s, party_id)
+            zone_name = s.get(Case, party.case_id).time_zone
+            moment = _when(s, at, zone_name, app.now())
+            _entries(s, actor, party, codes, moment, app.now())
+            out.append({"party": party.id, "items": codes, "at": describe(moment, zone_name)})
+        return out
+
+
+def _at_problem(said: str, zone_name: str) -> str:
+    """What is wrong with a row's time, in words that never quote the cell."""
+    if "does not exist" in said:
+        return f"is a local time that does not exist in {zone_name} (the clocks went forward)"
+    if "twice" in said:
+        return f"happens twice in {zone_name} (the clocks went back): add its offset, e.g. -05:00"
+    if "future" in said:
+        return "is in the future"
+    return "is not a date and time such as 2027-01-05T14:30"
+
+
+IMPORT_COLUMNS = ("party", "anonymous", "items", "at", "via")
+MAX_ROWS = 20_000
+
+
+def import_csv(app, data: bytes, dry_run: bool = False,
+               progress: Optional[Callable[[int, int], None]] = None) -> dict[str, Any]:
+    """A services log kept elsewhere (a hotline's sheet, a court-watch list), one contact per row, in
+    one transaction or not at all. Columns: ``party`` (a victim-side party id) or ``anonymous`` (yes),
+    ``items`` (codes, e.g. "C2,A3"), ``at`` (in the party's case zone, or the agency's for an
+    anonymous contact), ``via`` (optional). Problems are named by row and column, never by value."""
+    from services import csvfile
+    from services.csvfile import YES, DryRun, ImportRefused
+
+    header, rows = csvfile.read(data, IMPORT_COLUMNS, ("items", "at"), MAX_ROWS)
+    try:
+        with app.store.write() as s:
+            actor = resolve(s, app.login, now=app.now())
+            require(actor, "service.record")
+            agency_zone = settings.engine_value(s, "agency.time_zone")
+            planned, problems = [], []
+            for number, cells in rows:
+                raw = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+                row_problems = []
+
+                def bad(column: str, what: str) -> None:
+                    row_problems.append(f"row {number}: {column}: {what}")
+
+                anonymous = raw.get("anonymous", "").lower() in YES and raw.get("anonymous", "") != ""
+                party = None
+                if anonymous and raw.get("party"):
+                    bad("party", "is given for an anonymous contact; leave it empty")
+                elif not anonymous:
+                    if not raw.get("party", "").isdigit():
+                        bad("party", "must be a party id (or set anonymous to yes)")
+                    else:
+                        try:
+                            party = _victim_party(s, int(raw["party"]))
+                        except (InvalidInput, NotFound):
+                            bad("party", "is not a victim-side party")
+                try:
+                    codes = items([raw.get("items", "")])
+                except InvalidInput:
+                    bad("items", "must be PMT item codes such as A1,C2 (`vcase service items`)")
+                    codes = []
+                zone_name = s.get(Case, party.case_id).time_zone if party else agency_zone
+                try:
+                    moment = _when(s, raw.get("at", ""), zone_name, app.now())
+                except InvalidInput as exc:
+                    bad("at", _at_problem(str(exc), zone_name))
+                    moment = None
+                if raw.get("via") and raw["via"] not in VIA:
+                    bad("via", f"must be one of {', '.join(VIA)}")
+                problems.extend(row_problems)
+                if not row_problems:
+                    planned.append((party, codes, moment, raw.get("via") or None))
+            if problems:
+                raise ImportRefused(problems, len(rows))
+            for done, (party, codes, moment, via) in enumerate(planned, start=1):
+                _entries(s, replace(actor, via=via), party, codes, moment, app.now())
+                if progress:
+                    progress(done, len(planned))
+            report = {"contacts": len(planned), "anonymous": sum(1 for p in planned if p[0] is None),
+                      "items": sum(len(p[1]) for p in planned), "dry_run": dry_run}
+            if dry_run:
+                raise DryRun(report)
+            return report
+    except DryRun as done:
+        return done.report
 
 
 def record_anonymous(app, codes: Iterable[str], at: Optional[str] = None) -> dict[str, Any]:
@@ -120,8 +208,8 @@ def list_for(app, party_id: int) -> dict[str, Any]:
         require(actor, "service.read")
         party = _victim_party(s, party_id)
         zone_name = s.get(Case, party.case_id).time_zone
-        rows = [{"at": describe(g.at, zone_name), "item": g.item, "service": ITEMS[g.item], "source": g.source}
-                for g in service_sources.for_party(s, party.id, party.case_id)]
+        rows = [{"at": describe(g["at"], zone_name), "item": g["item"], "service": ITEMS[g["item"]],
+                 "source": g["source"]} for g in service_sources.for_party(s, party.id, party.case_id)]
         return {"party": party.id, "services": rows}
 
 
@@ -191,12 +279,14 @@ def _view(party_id: int, profile: Mapping[str, list[str]]) -> dict[str, Any]:
     return {"party": party_id, **{q: list(profile.get(q) or [NOT_TRACKED]) for q in QUESTIONS}}
 
 
-def profiles(app, session: Session, party_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
+def profiles(app, session: Session, party_ids) -> dict[int, dict[str, list[str]]]:
     """The decrypted profiles of these parties (for a report's aggregates; never shown one by one).
-    Only the profiles asked for are read and decrypted: those on file are found first."""
-    wanted = set(party_ids)
-    ids = sorted(wanted.intersection(session.execute(select(PartyProfile.party_id)).scalars()))
+    ``party_ids``: ids, or a select of them (the database picks the profiles on file among them)."""
     out: dict[int, dict[str, list[str]]] = {}
+    if not isinstance(party_ids, (list, set, tuple, frozenset)):
+        rows = session.execute(select(PartyProfile).where(PartyProfile.party_id.in_(party_ids))).scalars()
+        return {row.party_id: _decrypt(app, row) for row in rows}
+    ids = sorted(set(party_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for row in session.execute(select(PartyProfile).where(PartyProfile.party_id.in_(chunk))).scalars():

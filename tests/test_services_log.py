@@ -394,3 +394,38 @@ def test_a_safety_plan_and_an_order_asked_for_are_logged_without_typing(agency):
     got = pmt_report.pmt(agency.vs, pmt_report.current_quarter(agency.vs, agency.clock.now()))
     times = {i["item"]: i["times"] for c in got["services"] for i in c["items"] if i["times"]}
     assert times == {"C1": 1, "E4": 1} and got["individuals"]["served"] == 1
+
+
+def test_a_group_is_recorded_in_one_transaction_or_not_at_all(agency):
+    before = dump(agency.store)
+    with pytest.raises(InvalidInput):  # the person under supervision is in the list: nobody is recorded
+        service_log.record_many(agency.advocate, [agency.victim, agency.guardian, agency.offender], ["C5"])
+    assert dump(agency.store) == before
+    out = service_log.record_many(agency.advocate, [agency.victim, agency.guardian], ["C5"])
+    assert [o["party"] for o in out] == [agency.victim, agency.guardian]
+
+
+def test_an_import_names_each_problem_by_row_never_by_value_and_writes_nothing(agency):
+    from services.csvfile import ImportRefused
+
+    agency.admin.set_setting("agency.time_zone", TZ)
+    bad = (f"party,anonymous,items,at,via\n{agency.victim},,A1,2026-02-10T10:00,phone\n"
+           f"{agency.offender},,A1,2026-02-10T10:00,\n,yes,Q7,2026-02-10T10:00,\n"
+           f"{agency.guardian},,C1,2026-02-30T10:00,\n{agency.guardian},,C1,2026-11-01T01:30,\n").encode()
+    before = dump(agency.store)
+    with pytest.raises(ImportRefused) as refused:
+        service_log.import_csv(agency.advocate, bad)
+    assert refused.value.problems == [
+        "row 3: party: is not a victim-side party", "row 4: items: must be PMT item codes such as A1,C2 "
+        "(`vcase service items`)", "row 5: at: is not a date and time such as 2027-01-05T14:30",
+        "row 6: at: happens twice in America/Chicago (the clocks went back): add its offset, e.g. -05:00"]
+    assert dump(agency.store) == before
+    good = (f"party,anonymous,items,at,via\n{agency.victim},,\"A1,B4\",2026-02-10T10:00,phone\n"
+            ",yes,C2,2026-02-11T22:00,\n").encode()
+    assert service_log.import_csv(agency.advocate, good, dry_run=True) == {
+        "contacts": 2, "anonymous": 1, "items": 3, "dry_run": True}
+    assert dump(agency.store) == before
+    service_log.import_csv(agency.advocate, good)
+    got = pmt_report.pmt(agency.vs, "2026Q2")
+    assert got["individuals"]["served"] == 1 and got["individuals"]["anonymous_contacts"] == 1
+

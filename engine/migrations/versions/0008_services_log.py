@@ -57,7 +57,7 @@ def upgrade() -> None:
     )
     op.create_index('notice_event_delivered', 'notice', ['sent_at', 'recipient_party_id'],
                     sqlite_where=sa.text(DELIVERED_EVENT_NOTICE), postgresql_where=sa.text(DELIVERED_EVENT_NOTICE))
-    op.create_index('process_workflow_started', 'process', ['workflow', 'started_at'])
+    op.create_index('process_workflow_started', 'process', ['workflow', 'started_at', 'initiator_party_id'])
 
 
 def downgrade() -> None:
