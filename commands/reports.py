@@ -42,7 +42,9 @@ def _emit(out, flat, as_json, as_csv, title):
         return click.echo(buffer.getvalue(), nl=False)
     below = out.get("suppressed_below")
     shown = [{**row, "value": f"<{below}" if row["value"] is None and below else row["value"]} for row in flat]
-    table(shown, [c for c in ("section", "label", "key", "value") if c in (flat[0] if flat else {})], title=title)
+    # The key (the JSON and CSV name) is left out of the table when a label says the same in words.
+    labelled = bool(flat) and "label" in flat[0]
+    table(shown, ["section", "label" if labelled else "key", "value"], title=title)
 
 
 @report.command("pmt")
