@@ -23,6 +23,7 @@ from engine.models import Party, Staff
 VIA = ("phone", "in_person", "in_writing", "email", "video")
 ALL_STAFF = frozenset({"officer", "advocate", "victim_services", "facilitator", "parole_board", "admin"})
 VICTIM_STAFF = frozenset({"advocate", "victim_services", "admin"})
+MAIL_STAFF = frozenset({"mailroom", "victim_services", "admin"})
 
 COMMANDS: dict[str, frozenset[str]] = {
     "staff.add": frozenset({"admin"}),
@@ -51,6 +52,11 @@ COMMANDS: dict[str, frozenset[str]] = {
     "partner.manage": frozenset({"victim_services", "admin"}),
     # A case's designated law-enforcement and prosecutor contacts (issue 15): no victim data.
     "case.contacts": frozenset({"officer", "advocate", "victim_services", "admin"}),
+    # The mail room (issue 18): print the day's letters, record hand-off, tracking, delivery and returns.
+    # The mail-room role reads no case, party or notice: it sees references, page counts and states.
+    "mailroom.print": MAIL_STAFF,
+    "mailroom.record": MAIL_STAFF,
+    "mailroom.read": MAIL_STAFF,
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -80,9 +86,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "partner.read": ("read the partner directory", "vcase partner list / show / contact list"),
     "partner.manage": ("change the partner directory", "vcase partner add / update / retire / import / contact"),
     "case.contacts": ("designate or read a case's law-enforcement and prosecutor contacts", "vcase case contacts"),
+    "mailroom.print": ("print the day's letters", "vcase mailroom batch"),
+    "mailroom.record": ("record what happened to a letter", "vcase mailroom mailed / tracking / delivered / returned"),
+    "mailroom.read": ("see the mail room's batches", "vcase mailroom list / show"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",
+              "mailroom": "the mail room",
               SYSTEM_ROLE: "the scheduler"}
 
 

@@ -69,6 +69,9 @@ def tick(app, worker: str = "", batch: int = 500, stop: Optional[threading.Event
         delivered = deliver_pass(app, batch=min(batch, 50), worker=worker,
                                        progress=(lambda n: progress("notices", n)) if progress else None)
         result.sent, result.retried, result.failed = delivered.sent, delivered.retried, delivered.failed
+        from engine.mailroom import purge_pass
+
+        purge_pass(app)  # printed batches' files past their retention period
     if worker and (result.fired or result.skipped or result.sent or result.retried or result.failed
                    or _beat_due(worker, app.now())):
         heartbeat(app, worker, result, status=beat)
