@@ -237,7 +237,7 @@ class LetterChannel:
         try:
             _private_dir(self.folder, "letters")
         except OSError as exc:
-            raise DeliveryFailed(f"could not make the mail room's folder letters: {exc.strerror or exc}",
+            raise DeliveryFailed(f"could not write to the mail room's folder letters: {exc.strerror or exc}",
                                  known=_known(out)) from None
 
 

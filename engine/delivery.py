@@ -156,14 +156,32 @@ def _deliver_one(session: Session, vault: Vault, channels, notice: Notice, now: 
         result.errors.append(f"notice {notice.id}: {said}")
     else:
         if getattr(channel, "holds_for_mailroom", False):  # a letter waits for the mail room, still encrypted
-            from engine.mailroom import take
-
-            take(notice, now, settings)
+            take_letter(notice, now, settings)
         else:
             notice.status, notice.sent_at, notice.status_reason = "sent", now, None
         result.sent += 1
     session.add(notice)
     session.flush()
+
+
+REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
+
+
+def new_reference() -> str:
+    """A random letter reference such as ``7K3F-9QX2``: nothing about the case, the person or the notice."""
+    import secrets
+
+    chars = "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def take_letter(notice: Notice, now: datetime, settings: Mapping[str, str]) -> None:
+    """The letter channel took ``notice``: it waits for the mail room (``engine.mailroom``), its text
+    still encrypted; ``sent_at`` is when it was taken. An emergency letter goes certified (setting
+    ``mailroom.certified_emergencies``)."""
+    notice.status, notice.sent_at, notice.status_reason = "awaiting_print", now, None
+    notice.letter_ref = notice.letter_ref or new_reference()
+    notice.certified = bool(notice.emergency) and settings.get("mailroom.certified_emergencies", "yes") == "yes"
 
 
 def outgoing(session: Session, vault: Vault, notice: Notice, now: datetime) -> Outgoing:

@@ -2,7 +2,8 @@
 
 A letter's delivery states (``engine.models.MAIL_STATUSES``), each a guarded step with its time and who:
 
-    queued -> awaiting_print   the letter channel took it; its text stays encrypted in the notice
+    queued -> awaiting_print   the letter channel took it (``engine.delivery.take_letter``); its text
+                               stays encrypted in the notice
            -> printed          in a batch: one print-ready PDF of the day's letters and a manifest (CSV)
            -> mailed           the batch was handed to the post office (a tracking number may follow)
            -> delivered        certified mail's proof of delivery
@@ -22,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -40,26 +40,12 @@ from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.models import MailBatch, Notice, Process
 from engine.permissions import Actor, require
 
-REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
 REF_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 TRACKING = re.compile(r"[A-Z0-9]{10,34}")  # USPS (20-22 digits), UPU S10 (RA123456789US) and the like
 RETURN_REASONS = ("attempted_not_known", "insufficient_address", "no_such_number", "moved_left_no_address",
                   "forwarding_expired", "refused", "unclaimed", "vacant", "undeliverable_other")
 CANCELLABLE = ("awaiting_print", "printed")  # letters that have not left the building
 ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
-
-
-def new_reference() -> str:
-    """A random reference such as ``7K3F-9QX2``: nothing about the case, the person or the notice."""
-    chars = "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
-    return f"{chars[:4]}-{chars[4:]}"
-
-
-def take(notice: Notice, now: datetime, settings: Mapping[str, str]) -> None:
-    """The letter channel took ``notice``: it waits for the mail room (``sent_at``: when it was taken)."""
-    notice.status, notice.sent_at, notice.status_reason = "awaiting_print", now, None
-    notice.letter_ref = notice.letter_ref or new_reference()
-    notice.certified = bool(notice.emergency) and settings.get("mailroom.certified_emergencies", "yes") == "yes"
 
 
 def day_bounds(day: date, tz_name: str) -> tuple[datetime, datetime]:
@@ -426,5 +412,5 @@ def mail_record(session: Session, vault: Vault, notice: Notice) -> dict[str, Any
 
 
 __all__ = ["CANCELLABLE", "RETURN_REASONS", "day_bounds", "find_letter", "list_batches", "mail_record", "make_batch",
-           "mark_mailed", "new_reference", "parse_day", "purge_expired", "record_delivered", "record_returned",
-           "record_tracking", "show_batch", "take", "waiting"]
+           "mark_mailed", "parse_day", "purge_expired", "record_delivered", "record_returned", "record_tracking",
+           "show_batch", "waiting"]
