@@ -166,3 +166,15 @@ def test_a_missing_logo_prints_without_it_and_says_so():
                 "letters.logo_file": "/nonexistent/logo.png", "letters.large_print": "no"}
     head = pdf.letterhead(settings, problems)
     assert head.logo is None and head.return_lines == ("A", "B") and "cannot be read" in problems[0]
+
+
+@pytest.mark.parametrize("path", [t for t in render.all_templates() if "/intimidation/" in t and not t.endswith(".sms")])
+def test_each_label_of_an_intimidation_notice_is_on_its_own_line(path):
+    """Seen on a printed page: "By whom: not knownHow it reached them" (a block tag ate the line's end)."""
+    values = {**sample(path), "items": ("by_supervised_person", "via_text")}
+    text = render.render(path, values).body
+    labels = ("By whom:", "How it reached them:") if path.startswith("en/") else ("Por quién:", "Cómo le llegó:")
+    if labels[0] in text:
+        lines = text.splitlines()
+        assert any(line.startswith(labels[0]) and labels[1] not in line for line in lines), text
+        assert any(line.startswith(labels[1]) and line.rstrip().endswith("text") for line in lines), text

@@ -286,3 +286,44 @@ def test_a_tracking_number_is_letters_and_digits_only(text):
     cleaned = "".join(text.split()).replace("-", "").upper()
     assert bool(mailroom.TRACKING.fullmatch(cleaned)) == (10 <= len(cleaned) <= 34 and cleaned.isascii()
                                                           and cleaned.isalnum())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_0007_database_with_letters_upgrades_and_a_mailroom_clerk_blocks_the_downgrade(kind, tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.db import SCHEMA_REVISION
+    from engine.schema import alembic_config, upgrade
+    from tests.test_migrations import _migrate, empty_store
+
+    with empty_store(kind, tmp_path) as store:
+        _migrate(store, "0007")
+        with store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO staff (id, login, display_name, role, active, created_at) VALUES "
+                              "(1, 'ada', 'Ada', 'admin', true, '2026-03-02 15:00:00+00')"))
+            conn.execute(text("INSERT INTO case_file (id, case_number, supervised_person, officer_id, time_zone, ipv, "
+                              "misconduct_toward_victim, created_at) VALUES (1, 'C-1', 'Sam', 1, 'UTC', false, false, "
+                              "'2026-03-02 15:00:00+00')"))
+            conn.execute(text("INSERT INTO notice (id, idempotency_key, case_id, recipient_staff_id, audience, template, "
+                              "language, channel, emergency, survives_withdrawal, status, subject_enc, body_enc, "
+                              "not_before, created_at, attempts, through_pause) VALUES (1, 'k', 1, 1, 'staff', 't', 'en', "
+                              "'letter', false, false, 'sent', :b, :b, '2026-03-02 15:00:00+00', "
+                              "'2026-03-02 15:00:00+00', 1, false)"), {"b": b"x"})
+        assert upgrade(store) == ("0007", SCHEMA_REVISION)
+        with store.engine.begin() as conn:
+            assert conn.execute(text("SELECT status, certified FROM notice")).one() == ("sent", False)
+            with pytest.raises(Exception, match="notice_mail_states_are_letters|CHECK"):
+                with conn.begin_nested():  # a mail-room state needs a letter reference
+                    conn.execute(text("UPDATE notice SET status = 'awaiting_print'"))
+            conn.execute(text("INSERT INTO staff (id, login, display_name, role, active, created_at) VALUES "
+                              "(2, 'mo', 'Mo', 'mailroom', true, '2026-03-02 15:00:00+00')"))
+        with pytest.raises(RuntimeError, match="mail-room staff are on file"):
+            with store.engine.begin() as conn:
+                command.downgrade(alembic_config(conn), "0007")
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM staff WHERE role = 'mailroom'"))
+        with store.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0007")
+        assert store.schema_revision() == "0007"
+        assert upgrade(store) == ("0007", SCHEMA_REVISION)
