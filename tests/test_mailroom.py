@@ -72,7 +72,11 @@ def pdf_pages(path: Path) -> list[str]:
 
 
 def test_letters_wait_encrypted_until_the_batch_prints_them(mail):
+    from engine.scheduler import status
+
     waiting = handed_over(mail)
+    said = status(mail.admin)
+    assert said["letters_awaiting_print"] == 2 and said["oldest_letter_waiting"] == mail.clock.now().isoformat()
     assert [n.status for n in waiting] == ["awaiting_print", "awaiting_print"]  # registration confirmation, transfer
     assert all(n.letter_ref and mailroom.REF_PATTERN.fullmatch(n.letter_ref) for n in waiting)
     assert not [p for p in mail.outbox.rglob("*") if p.is_file() and "letters" in p.parts]  # nothing in clear yet
