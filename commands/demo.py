@@ -62,9 +62,11 @@ def run_story(folder: Path, say: Narrator) -> dict:
     admin.init("ada", "Ada Admin")
     for login, name, role in [("oscar", "Oscar Ortiz", "officer"), ("avery", "Avery Adams", "advocate"),
                               ("vera", "Vera Vance", "victim_services"), ("fay", "Fay Fuentes", "facilitator"),
-                              ("pat", "Pat Parker", "parole_board")]:
+                              ("pat", "Pat Parker", "parole_board"), ("mo", "Mo Moreno", "mailroom")]:
         admin.add_staff(login, name, role, email=f"{login}@doc.example")
-    say.say("A SQLite file and an encryption key the agency holds; six staff in six roles.")
+    admin.set_setting("letters.return_address", "100 W Randolph St, Suite 4-200; Chicago, IL 60601")
+    say.say("A SQLite file and an encryption key the agency holds; seven staff in seven roles; the return "
+            "address its letters carry.")
     say.show("database", folder / "demo.db")
     say.show("staff", ", ".join(f"{s['login']} ({s['role']})" for s in admin.list_staff()))
 

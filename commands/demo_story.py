@@ -2,7 +2,8 @@
 
 A registered victim, custody events with advance notices, a dialogue that
 runs to follow-up, a second one that a co-victim withdraws, and an apology
-letter returned once, accepted, held, asked for and released; then a referral
+letter returned once, accepted, held, asked for and released; the mail room printing the
+year's letters as a PDF batch and handing them to the post office; then a referral
 to a community program that the victim consents to, a report of intimidation at
 03:00 escalated until a deputy acknowledges it, and a formal agreement
 with a partner that comes up for review. The clock is
@@ -128,17 +129,42 @@ def a_year_passes(admin, clock, say, facts) -> dict:
     say.show("timers fired", fired)
     say.show("notices delivered", total)
     say.show("dialogue", f"{dialogue['state']} (check-in at 30 days, closed at 90)")
-    files = sorted(p for p in outbox.rglob("*") if p.is_file())
+    return {"timers_fired": fired, "notices_delivered": total, "dialogue_state": dialogue["state"],
+            "clock": clock.now()}
+
+
+def the_mail_room_prints_the_letters(admin, clock, say, facts) -> dict:
+    """Letters waited, encrypted, for the mail room: one batch prints them (a PDF to print, a manifest, each
+    letter as PDF and text), the clerk records the hand-off, and each letter's state proves it."""
+    from services import mailroom, notify_api
+
+    clerk, vs = admin.as_user("mo"), admin.as_user("vera")
+    outbox: Path = facts["outbox"]
+    say.heading("The mail room prints the letters")
+    waiting = mailroom.list_batches(clerk)["awaiting_print"]
+    out = mailroom.batch(clerk)
+    say.say(f"{waiting} letter(s) waited, encrypted, for the mail room (the demo's clock jumped a year; an agency "
+            "runs `vcase mailroom batch` every day). One batch prints them:")
+    say.show("batch", f"{out['batch']}: {out['letters']} letter(s), {out['pages']} page(s), {out['certified']} certified")
+    say.show("print this", Path(out["path"]).relative_to(outbox) / f"batch-{out['batch']}.pdf")
+    say.show("manifest", "reference, first page, pages, certified, delivery (no names: the window shows them)")
+    mailed = mailroom.mailed(clerk, out["batch"])
+    shown = mailroom.show(clerk, out["batch"])["letters_in_batch"][0]
+    state = notify_api.show_notice(vs, shown["notice"])
+    say.show("handed to the post office", f"{mailed['mailed']} letter(s) (`vcase mailroom mailed --batch {out['batch']}`)")
+    say.show(f"letter {shown['letter']}", f"{state['status']}; printed {state['printed']}; mailed {state['mailed']}")
+    say.refused("the mail room reading a notice", notify_api.show_notice, clerk, shown["notice"])
+    files = sorted(p for p in outbox.rglob("*") if p.is_file() and p.suffix in (".eml", ".json", ".txt"))
     say.show("outbox folder", outbox)
-    for kind in sorted({p.relative_to(outbox).parts[0] for p in files}):
-        say.show(f"  {kind}", f"{sum(1 for p in files if p.relative_to(outbox).parts[0] == kind)} file(s)")
+    for kind in sorted({p.relative_to(outbox).parts[0] for p in outbox.rglob("*") if p.is_file()}):
+        say.show(f"  {kind}", f"{sum(1 for p in outbox.rglob('*') if p.is_file() and p.relative_to(outbox).parts[0] == kind)} file(s)")
     to_maria = [p for p in files if p.suffix == ".eml" and "To: maria.lopez@" in p.read_text(encoding="utf-8")]
     say.say(f"Maria's {len(to_maria)} emails, in Spanish, for example:")
     for path in to_maria[:5]:
         subject = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("Subject:"))
         say.say(f"  {path.relative_to(outbox)}  {_decoded(subject)}")
-    return {"timers_fired": fired, "notices_delivered": total, "dialogue_state": dialogue["state"],
-            "outbox_files": len(files), "clock": clock.now()}
+    return {"outbox_files": len(files), "mail_batch": out["batch"], "letters_printed": out["letters"],
+            "letter_pdfs": sorted(Path(out["path"]).glob("*.pdf"))}
 
 
 def a_referral_the_victim_consents_to(admin, clock, say, facts) -> dict:
@@ -309,5 +335,5 @@ def _decoded(header: str) -> str:
 
 
 CHAPTERS = [registration_and_events, dialogue_to_follow_up, dialogue_withdrawn, letter_held, a_year_passes,
-            a_referral_the_victim_consents_to, an_intimidation_report_at_3am, an_agreement_comes_up_for_review,
-            the_quarter_for_the_funder]
+            the_mail_room_prints_the_letters, a_referral_the_victim_consents_to, an_intimidation_report_at_3am,
+            an_agreement_comes_up_for_review, the_quarter_for_the_funder]

@@ -95,8 +95,9 @@ def notices():
 
 @notices.command("list")
 @click.option("--case", "case_number", default=None, help="Only this case.")
-@click.option("--status", type=click.Choice(["queued", "held", "sending", "sent", "failed", "confirmed", "cancelled"]),
-              default=None)
+@click.option("--status", type=click.Choice(["queued", "held", "sending", "sent", "failed", "confirmed", "cancelled",
+                                            "awaiting_print", "printed", "mailed", "delivered", "returned"]),
+              default=None, help="Only notices in this delivery state (the last five: letters in the mail room).")
 @click.option("--process", "process_id", type=ID, default=None, help="Only this process.")
 @click.option("--limit", type=COUNT, default=200, show_default=True)
 @json_option
@@ -120,6 +121,11 @@ def notices_list(case_number, status, process_id, limit, as_json):
 def notices_show(notice_id, as_json):
     """Show one notice: the text sent, its state, attempts and Message-ID.
 
+    A letter also shows each step in the mail room, with its time and who:
+    its reference, when the mail room got it, the batch it was printed in,
+    the hand-off to the post office, a certified-mail tracking number, and
+    delivery or return (a returned letter's fallback is a notice of its own).
+
     \b
     Example:
       vcase notices show 42
@@ -129,8 +135,10 @@ def notices_show(notice_id, as_json):
     out = notify_api.show_notice(app(), notice_id)
     if as_json:
         return emit_json(out)
+    mail = ["letter_ref", "certified", "handed_to_mailroom", "mail_batch", "pages", "printed", "mailed", "tracking",
+            "delivered", "returned"] if out.get("letter_ref") else []
     fields(out, ["id", "template", "channel", "language", "status", "reason", "recipient", "not_before", "attempts",
-                 "sent_at", "message_id", "case_event", "fallback_of", "subject"])
+                 "sent_at", "message_id", "case_event", "fallback_of", *mail, "subject"])
     click.echo()
     click.echo(out["body"])
 

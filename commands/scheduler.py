@@ -144,7 +144,8 @@ def scheduler_status(as_json):
     if as_json:
         return emit_json(out)
     fields(out, ["now", "due_timers", "queued_notices", "held_notices", "failed_notices", "sent_notices",
-                 "oldest_overdue", "oldest_overdue_seconds"])
+                 "oldest_overdue", "oldest_overdue_seconds", "letters_awaiting_print", "oldest_letter_waiting",
+                 "letters_printed_not_mailed"])
     click.echo()
     table(out["workers"], ["worker", "status", "last_seen", "fired", "delivered"], title="Workers",
           empty="No scheduler has run yet.")

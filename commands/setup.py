@@ -52,7 +52,8 @@ def staff():
 @click.argument("login")
 @click.option("--name", required=True, help="Display name.")
 @click.option("--role", required=True, type=click.Choice(
-    ["officer", "advocate", "victim_services", "facilitator", "parole_board", "admin"]), help="Their role.")
+    ["officer", "advocate", "victim_services", "facilitator", "parole_board", "admin", "mailroom"]),
+    help="Their role (mailroom: prints and mails letters, reads no case).")
 @click.option("--email", default=None, help="Work email for staff notices.")
 @click.option("--partner", type=click.IntRange(1, 2**63 - 1), default=None,
               help="A member of this partner's staff (a hybrid or community-based advocate): they may use only "

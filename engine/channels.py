@@ -5,7 +5,7 @@ channel) or raises ``DeliveryFailed`` saying whether trying again may help.
 Without an SMTP host, email is written as .eml files to the outbox folder,
 so a demo or a test machine never needs a mail server. The SMS adapter
 writes to a spool folder that a gateway picks up (an HTTP gateway is a
-setting). Letters are printable files, one folder per day for the mail room.
+setting). Letters wait, encrypted, for the mail room's daily batch (``engine.mailroom``).
 
 Outbox folders hold victim contact details in clear for printing and
 sending: every folder vcase makes there is owner-only (0700) whatever the
@@ -105,11 +105,12 @@ def _make_private(folder: Path) -> None:
         os.chmod(folder, 0o700)
 
 
-def _write_private(path: Path, data: str) -> None:
+def _write_private(path: Path, data: str | bytes) -> None:
+    """An owner-only file (0600) whatever the umask; text is written as UTF-8."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # a file left by an older run keeps its mode through O_TRUNC
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(data)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def _write_file(out: Outgoing, root: Path, parts: tuple[str, ...], name: str, data: str) -> None:
@@ -221,17 +222,23 @@ class SmsChannel:
 
 
 class LetterChannel:
-    """A printable file per notice, batched in a folder per day for the mail room."""
+    """Letters go to the mail room: taking one writes nothing in clear. The notice waits, encrypted, in
+    the state ``awaiting_print`` until the mail room prints the day's batch (``engine.mailroom``), which
+    writes the print-ready PDF and the text file. The mail room's folder is made (owner-only) when a
+    letter is taken, so a folder that cannot be written is a delivery failure now, not at print time."""
 
     name = "letter"
+    holds_for_mailroom = True
 
     def __init__(self, folder: Path):
         self.folder = folder
 
     def send(self, out: Outgoing) -> None:
-        address = out.address or "(hand delivery: no postal address on file)"
-        _write_file(out, self.folder, ("letters", out.when.strftime("%Y-%m-%d")), f"{out.notice_id:08d}.txt",
-                    f"{out.recipient_name}\n{address}\n\n{out.subject}\n\n{out.body}\n\nRef: {out.message_id}\n")
+        try:
+            _private_dir(self.folder, "letters")
+        except OSError as exc:
+            raise DeliveryFailed(f"could not write to the mail room's folder letters: {exc.strerror or exc}",
+                                 known=_known(out)) from None
 
 
 def _text(reply: object) -> str:

@@ -25,7 +25,7 @@ PAUSED = "paused"
 WITHDRAWN = "withdrawn"
 PAUSE, RESUME, WITHDRAW, START = "pause", "resume", "withdraw", "start"
 GENERIC_EVENTS = (PAUSE, RESUME, WITHDRAW)
-STAFF_ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin")
+STAFF_ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin", "mailroom")
 SYSTEM_ROLE = "system"
 SIDES = ("victim", "offender")
 

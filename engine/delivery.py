@@ -9,7 +9,9 @@ notice of a process goes out after its withdrawal commits.
 
 Failures retry with growing delays; a notice that keeps failing, or that
 fails for good, falls back to the recipient's next channel and finally to
-a letter (Ohio's certified mail). Notices of a paused process wait.
+a letter (Ohio's certified mail). Notices of a paused process wait. A letter
+taken by the letter channel waits for the mail room (``engine.mailroom``):
+printed, mailed, and delivered or returned (which falls back the same way).
 """
 
 from __future__ import annotations
@@ -133,13 +135,13 @@ def _deliver_one(session: Session, vault: Vault, channels, notice: Notice, now: 
     notice.message_id = notice.message_id or message_id_for(notice.idempotency_key, getattr(channel, "domain", "vcase.invalid"))
     notice.attempts += 1
     notice.claimed_by = worker or None
-    outgoing = _outgoing(session, vault, notice, now)
+    message = outgoing(session, vault, notice, now)
     try:
-        channel.send(outgoing)
+        channel.send(message)
     except DeliveryFailed as exc:
         # The channel's words may quote a server's reply, which can name the recipient: scrubbed here
         # as well as where the channel built them, since this text goes to a plain column and the log.
-        said = scrub(exc, known=(outgoing.address, outgoing.recipient_name))
+        said = scrub(exc, known=(message.address, message.recipient_name))
         if exc.permanent or notice.attempts >= MAX_ATTEMPTS:
             notice.status, notice.status_reason = "failed", f"after {notice.attempts} attempt(s): {said}"
             result.failed += 1
@@ -153,13 +155,37 @@ def _deliver_one(session: Session, vault: Vault, channels, notice: Notice, now: 
             result.retried += 1
         result.errors.append(f"notice {notice.id}: {said}")
     else:
-        notice.status, notice.sent_at, notice.status_reason = "sent", now, None
+        if getattr(channel, "holds_for_mailroom", False):  # a letter waits for the mail room, still encrypted
+            take_letter(notice, now, settings)
+        else:
+            notice.status, notice.sent_at, notice.status_reason = "sent", now, None
         result.sent += 1
     session.add(notice)
     session.flush()
 
 
-def _outgoing(session: Session, vault: Vault, notice: Notice, now: datetime) -> Outgoing:
+REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
+
+
+def new_reference() -> str:
+    """A random letter reference such as ``7K3F-9QX2``: nothing about the case, the person or the notice."""
+    import secrets
+
+    chars = "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def take_letter(notice: Notice, now: datetime, settings: Mapping[str, str]) -> None:
+    """The letter channel took ``notice``: it waits for the mail room (``engine.mailroom``), its text
+    still encrypted; ``sent_at`` is when it was taken. An emergency letter goes certified (setting
+    ``mailroom.certified_emergencies``)."""
+    notice.status, notice.sent_at, notice.status_reason = "awaiting_print", now, None
+    notice.letter_ref = notice.letter_ref or new_reference()
+    notice.certified = bool(notice.emergency) and settings.get("mailroom.certified_emergencies", "yes") == "yes"
+
+
+def outgoing(session: Session, vault: Vault, notice: Notice, now: datetime) -> Outgoing:
+    """What a channel is given for ``notice``: the recipient's name and address for it, the decrypted text."""
     if notice.recipient_party_id:
         party = session.get(Party, notice.recipient_party_id)
         name = vault.decrypt(party.name_enc)

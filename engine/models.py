@@ -32,13 +32,18 @@ class SQLModel(_SQLModel):
     # pydantic's schema for them is built only if something asks for it (it costs ~60 ms at start-up).
     model_config = ConfigDict(defer_build=True)
 
-ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin")
+# ``mailroom``: prints, mails and tracks letters (migration 0009); reads no case, party or notice.
+ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin", "mailroom")
 PARTY_KINDS = ("victim", "survivor", "co_victim", "witness", "guardian", "next_of_kin", "supervised_person")
 VICTIM_SIDE_KINDS = ("victim", "survivor", "co_victim", "witness", "guardian", "next_of_kin")
 CHANNELS = ("email", "sms", "letter")
 LANGUAGES = ("en", "es")
 TIMER_STATUSES = ("pending", "frozen", "fired", "cancelled")
-NOTICE_STATUSES = ("queued", "held", "sending", "sent", "failed", "confirmed", "cancelled")
+# A letter is not "sent" when the letter channel takes it: the mail room's steps are its delivery states
+# (migration 0009): awaiting_print -> printed -> mailed -> delivered, or returned (the next channel is tried).
+MAIL_STATUSES = ("awaiting_print", "printed", "mailed", "delivered", "returned")
+NOTICE_STATUSES = ("queued", "held", "sending", "sent", "failed", "confirmed", "cancelled") + MAIL_STATUSES
+MAIL_BATCH_STATUSES = ("printed", "mailed")
 AUDIENCES = ("victim", "offender", "staff", "partner", "responder")
 CASE_CONTACT_ROLES = ("law_enforcement", "prosecutor")
 # Community partners (seed 002): the advocate model, the sector, and the VOCA service categories.
@@ -53,12 +58,22 @@ PARTNER_SERVICES = ("information_referral", "personal_advocacy", "emotional_supp
 # The PMT's service item codes (their names: services.pmt_catalog.ITEMS, which a test keeps equal).
 SERVICE_ITEMS = ("A1", "A2", "A3", "A4", *(f"B{n}" for n in range(1, 11)), *(f"C{n}" for n in range(1, 8)),
                  "D1", "D2", "D3", *(f"E{n}" for n in range(1, 12)), "COMP")
-# The partial index ``notice_event_delivered`` covers exactly these rows.
+# The partial index ``notice_event_delivered`` covers exactly these rows (handed to a channel; whether it
+# reached the person is its status: a letter is delivered once mailed, never while it waits or if returned).
+DELIVERED_STATUSES = ("sent", "confirmed", "mailed", "delivered")
 DELIVERED_EVENT_NOTICE = "audience = 'victim' AND case_event_id IS NOT NULL AND sent_at IS NOT NULL"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return f"({', '.join(repr(v) for v in values)})"
+
+
+MAIL_STATES_SQL = _sql_list(MAIL_STATUSES)
+PRINTED_STATES_SQL = _sql_list(("printed", "mailed", "delivered", "returned"))
 
 
 def _utc() -> Column:
@@ -364,17 +379,28 @@ class Notice(SQLModel, table=True):
             name="notice_has_one_recipient",
         ),
         CheckConstraint(
-            "status NOT IN ('failed', 'cancelled', 'held') OR status_reason IS NOT NULL",
+            "status NOT IN ('failed', 'cancelled', 'held', 'returned') OR status_reason IS NOT NULL",
             name="notice_end_has_reason",
         ),
         Index("notice_due", "status", "not_before"),
         # Notices of custody and supervision events delivered to victim-side parties, by when (the
         # services log's automatic E1 entries; migration 0008). Partial: a notice enters it once, when
         # it is delivered, and the others never do.
-        Index("notice_event_delivered", "sent_at", "recipient_party_id",
+        Index("notice_event_delivered", "sent_at", "recipient_party_id", "status",
               sqlite_where=text(DELIVERED_EVENT_NOTICE), postgresql_where=text(DELIVERED_EVENT_NOTICE)),
         # A notice belongs to a case, or to an agency-level process (migration 0006).
         CheckConstraint("case_id IS NOT NULL OR process_id IS NOT NULL", name="notice_case_or_process"),
+        # The mail room's states (migration 0009): letters only, each with its opaque reference; from
+        # printing on, the batch it was printed in; a tracking number only once it was handed over.
+        CheckConstraint(f"status NOT IN {MAIL_STATES_SQL} OR (channel = 'letter' AND letter_ref IS NOT NULL)",
+                        name="notice_mail_states_are_letters"),
+        CheckConstraint(f"status NOT IN {PRINTED_STATES_SQL} OR mail_batch_id IS NOT NULL",
+                        name="notice_printed_has_batch"),
+        CheckConstraint("tracking_enc IS NULL OR status IN ('mailed', 'delivered', 'returned')",
+                        name="notice_tracking_once_mailed"),
+        CheckConstraint("(status = 'returned') = (returned_at IS NOT NULL)", name="notice_returned_has_time"),
+        UniqueConstraint("letter_ref", name="notice_letter_ref_once"),
+        Index("notice_mail_batch", "mail_batch_id"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
@@ -405,6 +431,41 @@ class Notice(SQLModel, table=True):
     confirmed_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
     fallback_of: Optional[int] = Field(default=None, foreign_key="notice.id")
     claimed_by: Optional[str] = Field(default=None, max_length=128)
+    # The mail room (migration 0009). ``letter_ref`` is the opaque reference printed on the letter (it
+    # says nothing of the case); ``certified``: to go by certified mail; ``tracking_enc``: the
+    # certified-mail tracking number, encrypted (the carrier's tracking page shows where it went).
+    letter_ref: Optional[str] = Field(default=None, max_length=16)
+    certified: bool = False
+    mail_batch_id: Optional[int] = Field(default=None, foreign_key="mail_batch.id")
+    pages: Optional[int] = None
+    tracking_enc: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    returned_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+
+
+class MailBatch(SQLModel, table=True):
+    """One print run of the mail room: the letters of a day, printed as one PDF with its manifest,
+    then handed to the post office. Its files are removed after ``mailroom.batch_retention_days``;
+    the row, and each letter's state, stay as the proof."""
+
+    __tablename__ = "mail_batch"
+    __table_args__ = (
+        CheckConstraint(_in("status", MAIL_BATCH_STATUSES), name="mail_batch_status_known"),
+        CheckConstraint("(status = 'mailed') = (mailed_at IS NOT NULL AND mailed_by IS NOT NULL)",
+                        name="mail_batch_mailed_has_who_and_when"),
+        CheckConstraint("letters >= 1 AND pages >= letters", name="mail_batch_counts"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    day: date  # the agency's day (agency.time_zone) whose letters it holds, with any left from before
+    status: str = Field(default="printed", max_length=16)
+    letters: int
+    pages: int
+    presorted: bool = False
+    folder: str = Field(max_length=200)  # relative to the outbox; names no one
+    created_at: datetime = Field(sa_column=_utc())
+    created_by: str = Field(max_length=64)
+    mailed_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    mailed_by: Optional[str] = Field(default=None, max_length=64)
+    files_removed_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
 
 
 class AuditEntry(SQLModel, table=True):

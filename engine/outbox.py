@@ -28,6 +28,9 @@ from engine.models import Case, CaseEvent, Document, Notice, Partner, PartnerCon
 from engine.records import offender_party, reached_through, staff_by_login, subscribed
 
 UNSENT = ("queued", "held")
+# Letters the mail room has not handed to the post office: a withdrawal or a correction cancels them too
+# (``vcase mailroom mailed`` then names the printed ones to pull from the batch).
+NOT_MAILED = ("awaiting_print", "printed")
 
 
 def quiet_until(now: datetime, tz_name: str, start: str, end: str) -> datetime:
@@ -448,7 +451,7 @@ def cancel_unsent(session: Session, process_id: int, reason: str) -> int:
     if not reason:
         raise InvalidInput("a cancellation needs a reason")
     return session.execute(
-        update(Notice).where(Notice.process_id == process_id, Notice.status.in_(UNSENT + ("sending",)))
+        update(Notice).where(Notice.process_id == process_id, Notice.status.in_(UNSENT + ("sending",) + NOT_MAILED))
         .values(status="cancelled", status_reason=reason).execution_options(synchronize_session=False)
     ).rowcount
 
@@ -456,6 +459,6 @@ def cancel_unsent(session: Session, process_id: int, reason: str) -> int:
 def cancel_for_case_event(session: Session, case_event_id: int, reason: str) -> int:
     """Cancel the notices about a case event that have not gone out."""
     return session.execute(
-        update(Notice).where(Notice.case_event_id == case_event_id, Notice.status.in_(UNSENT))
+        update(Notice).where(Notice.case_event_id == case_event_id, Notice.status.in_(UNSENT + NOT_MAILED))
         .values(status="cancelled", status_reason=reason).execution_options(synchronize_session=False)
     ).rowcount

@@ -23,6 +23,7 @@ from engine.models import Party, Staff
 VIA = ("phone", "in_person", "in_writing", "email", "video")
 ALL_STAFF = frozenset({"officer", "advocate", "victim_services", "facilitator", "parole_board", "admin"})
 VICTIM_STAFF = frozenset({"advocate", "victim_services", "admin"})
+MAIL_STAFF = frozenset({"mailroom", "victim_services", "admin"})
 
 COMMANDS: dict[str, frozenset[str]] = {
     "staff.add": frozenset({"admin"}),
@@ -56,6 +57,11 @@ COMMANDS: dict[str, frozenset[str]] = {
     "service.record": frozenset({"advocate", "victim_services"}),
     "service.read": frozenset({"advocate", "victim_services", "admin"}),
     "report.pmt": frozenset({"victim_services", "admin"}),
+    # The mail room (issue 18): print the day's letters, record hand-off, tracking, delivery and returns.
+    # The mail-room role reads no case, party or notice: it sees references, page counts and states.
+    "mailroom.print": MAIL_STAFF,
+    "mailroom.record": MAIL_STAFF,
+    "mailroom.read": MAIL_STAFF,
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -88,9 +94,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "service.record": ("record services given to a victim or their profile", "vcase service record / anonymous / profile"),
     "service.read": ("read the services log", "vcase service list / profile"),
     "report.pmt": ("run the VOCA quarterly report", "vcase report pmt"),
+    "mailroom.print": ("print the day's letters", "vcase mailroom batch"),
+    "mailroom.record": ("record what happened to a letter", "vcase mailroom mailed / tracking / delivered / returned"),
+    "mailroom.read": ("see the mail room's batches", "vcase mailroom list / show"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",
+              "mailroom": "the mail room",
               SYSTEM_ROLE: "the scheduler"}
 
 

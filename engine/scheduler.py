@@ -69,6 +69,9 @@ def tick(app, worker: str = "", batch: int = 500, stop: Optional[threading.Event
         delivered = deliver_pass(app, batch=min(batch, 50), worker=worker,
                                        progress=(lambda n: progress("notices", n)) if progress else None)
         result.sent, result.retried, result.failed = delivered.sent, delivered.retried, delivered.failed
+        from engine.mailroom import purge_pass
+
+        purge_pass(app)  # printed batches' files past their retention period
     if worker and (result.fired or result.skipped or result.sent or result.retried or result.failed
                    or _beat_due(worker, app.now())):
         heartbeat(app, worker, result, status=beat)
@@ -252,11 +255,17 @@ def status(app) -> dict[str, Any]:
         counts = dict(s.execute(select(Notice.status, func.count()).group_by(Notice.status)).all())
         oldest_notice = from_db(s.execute(select(func.min(Notice.not_before)).where(
             Notice.status == "queued", Notice.not_before <= now)).scalar())
+        oldest_letter = from_db(s.execute(select(func.min(Notice.sent_at)).where(
+            Notice.status == "awaiting_print")).scalar())
     overdue = [x for x in (oldest_timer, oldest_notice) if x is not None]
     return {
         "now": now.isoformat(), "workers": workers, "due_timers": due_timers,
         "queued_notices": counts.get("queued", 0), "held_notices": counts.get("held", 0),
         "failed_notices": counts.get("failed", 0), "sent_notices": counts.get("sent", 0) + counts.get("confirmed", 0),
+        # Letters with the mail room: waiting for print (since when), printed but not yet handed over.
+        "letters_awaiting_print": counts.get("awaiting_print", 0),
+        "oldest_letter_waiting": oldest_letter.isoformat() if oldest_letter else None,
+        "letters_printed_not_mailed": counts.get("printed", 0),
         "oldest_overdue": min(overdue).isoformat() if overdue else None,
         "oldest_overdue_seconds": int((now - min(overdue)).total_seconds()) if overdue else 0,
     }

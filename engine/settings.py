@@ -192,6 +192,31 @@ def free_text(default: str, *, max_length: int = 200) -> SettingSpec:
     return SettingSpec(default, "text", expected, parse)
 
 
+def optional_text(default: str = "", *, max_length: int = 200) -> SettingSpec:
+    """A line of text of at most ``max_length`` characters, or nothing (empty: not set)."""
+    expected = f"text of at most {max_length} characters on one line, or empty (not set)"
+
+    def parse(text: str) -> str:
+        if len(text) > max_length:
+            raise ValueError(expected)
+        return text
+
+    return SettingSpec(default, "optional text", expected, parse)
+
+
+def file_path(default: str = "", *, suffixes: tuple[str, ...]) -> SettingSpec:
+    """An absolute path to a file ending in one of ``suffixes``, or empty (none). Whether the file is
+    there is checked where it is used (it may be mounted later), and said then."""
+    expected = f"an absolute path to a {' / '.join(suffixes)} file, or empty (none)"
+
+    def parse(text: str) -> str:
+        if text and (not text.startswith("/") or len(text) > 500 or not text.lower().endswith(suffixes)):
+            raise ValueError(expected)
+        return text
+
+    return SettingSpec(default, "file", expected, parse)
+
+
 ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     "agency.name": free_text("Victim Services Unit"),
     "agency.phone": free_text("1-800-555-0100", max_length=40),
@@ -211,6 +236,21 @@ ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     # to a victim-side party before they record anything the victim says or asks for
     # (engine.confidentiality). "no" lifts the rule; the record can still be kept.
     "privacy.confidentiality_first": yes_no("yes"),
+    # Printed letters (engine.mailroom, notices.pdf). The letterhead's name (empty: agency.name) and the
+    # return address, its lines separated by ';': a letter is never printed without one, since mail that
+    # cannot be delivered must come back to the agency, not vanish.
+    "letters.letterhead_name": optional_text(""),
+    "letters.return_address": optional_text("", max_length=300),
+    "letters.logo_file": file_path("", suffixes=(".png", ".jpg", ".jpeg", ".svg")),
+    # The printed letter's text in large print (16 pt instead of 11 pt), for recipients who need it.
+    "letters.large_print": yes_no("no"),
+    # Batch PDFs and manifests hold the letters in clear: removed this many days after printing.
+    "mailroom.batch_retention_days": days("30", low=1, high=365),
+    # An emergency letter (escape, an unconfirmed emergency: Ohio's certified mail) goes certified.
+    "mailroom.certified_emergencies": yes_no("yes"),
+    # Sorted by ZIP code for the post office's presort discount from this many letters in a batch (USPS
+    # presorted First-Class Mail needs 500 pieces); below it, in the order the letters came.
+    "mailroom.presort_minimum": whole_number("500", low=1, high=1_000_000, unit="letters"),
 }
 
 

@@ -31,7 +31,7 @@ from engine.models import CaseEvent, Notice, Process
 from engine.permissions import SYSTEM, Actor, require
 from engine.registry import Registry
 
-SENT = ("sending", "sent", "confirmed")
+SENT = ("sending", "sent", "confirmed", "mailed", "delivered")  # a letter has gone out once it is mailed
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of our clock a reported fact may be dated (a clock running slow)
 FAN_OUT_TRIES = 5
 

@@ -81,8 +81,10 @@ def show_notice(app, notice_id: int) -> dict[str, Any]:
         notice = s.get(Notice, notice_id)
         if notice is None:
             raise NotFound(f"no notice {notice_id}; `vcase notices list` shows them")
-        return {**_row(notice), "subject": app.store.vault.decrypt(notice.subject_enc),
-                "body": app.store.vault.decrypt(notice.body_enc)}
+        from engine.mailroom import mail_record
+
+        return {**_row(notice), **mail_record(s, app.store.vault, notice),
+                "subject": app.store.vault.decrypt(notice.subject_enc), "body": app.store.vault.decrypt(notice.body_enc)}
 
 
 def confirm(app, notice_id: int) -> dict[str, Any]:

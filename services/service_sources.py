@@ -9,7 +9,9 @@ entry, a notice, a process). A report counts over it in the database; a party's 
 The automatic sources (decided here, and listed in the README):
 
 - **E1** for each notice of a custody, hearing or supervision event delivered to a victim-side
-  party (the notice's ``sent_at``; a fallback that is delivered counts again);
+  party (when it was handed to its channel, ``sent_at``; a letter counts once the mail room mailed
+  it, never while it waits, if it was cancelled, or if it came back; a fallback that is delivered
+  counts again);
 - **A2** when a victim-side party registers for notices (information on how to obtain them);
 - **A3 / A4** when a referral is made, by consent or as a self-referral: A3 to a victim program
   (by the partner's sector), A4 to any other service;
@@ -30,7 +32,7 @@ from sqlmodel import Session
 
 from engine.clock import from_db
 from engine.definition import START
-from engine.models import AuditEntry, Notice, Partner, Process, ServiceEntry
+from engine.models import DELIVERED_STATUSES, AuditEntry, Notice, Partner, Process, ServiceEntry
 
 # Partner sectors whose services are victim programs: a referral there is A3, anywhere else A4.
 VICTIM_PROGRAM_SECTORS = ("dv_program", "sexual_assault_program", "child_advocacy", "elder_abuse",
@@ -90,7 +92,7 @@ def _notices(lo, hi, party_id, case_id, columns):
     query = select(*_row(Notice.recipient_party_id, "E1", Notice.sent_at, "notice", Notice.id,
                          columns=columns)).where(
         Notice.audience == literal_column("'victim'"), Notice.case_event_id.is_not(None), Notice.sent_at.is_not(None),
-        _window(Notice.sent_at, lo, hi))
+        _window(Notice.sent_at, lo, hi), Notice.status.in_(DELIVERED_STATUSES))
     if party_id is not None:
         query = query.where(Notice.case_id == case_id, Notice.recipient_party_id == party_id)
     return query

@@ -26,6 +26,27 @@ def test_the_story_runs_a_year_and_writes_the_notices_to_files(tmp_path, monkeyp
     assert not [m for m in maria if "Luis" in m]  # the co-victim's dialogue is his alone
 
 
+def test_the_demos_letters_are_printed_as_pdfs_beside_their_text(tmp_path):
+    import csv
+
+    import pdfplumber
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    [batch] = [p.parent for p in (folder / "outbox" / "letters").rglob("manifest.csv")]
+    rows = list(csv.DictReader((batch / "manifest.csv").open(encoding="utf-8")))
+    assert facts["letters_printed"] == len(rows) >= 1
+    with pdfplumber.open(batch / f"batch-{facts['mail_batch']}.pdf") as printed:
+        assert len(printed.pages) == sum(int(r["pages"]) for r in rows)
+        for row in rows:
+            page = printed.pages[int(row["first_page"]) - 1].extract_text()
+            text = (batch / f"{row['reference']}.txt").read_text(encoding="utf-8")
+            assert (batch / f"{row['reference']}.pdf").is_file() and f"Ref. {row['reference']}" in page
+            body = text.split("\n\n")[3]  # after the name and address, the date, the "sent" line: the greeting
+            assert " ".join(body.split()) in " ".join(page.split())
+
+
 def test_the_withdrawn_dialogue_told_only_the_co_victim(tmp_path):
     folder = tmp_path / "demo"
     folder.mkdir()

@@ -201,8 +201,14 @@ def test_unconfirmed_emergency_falls_back_to_one_letter(reg, smtp, tmp_path):
     N.deliver(reg.admin)
     N.deliver(reg.admin)
     letters = [n for n in notices(reg.store, template="notification/victim/escape") if n.channel == "letter"]
-    assert len(letters) == 1 and letters[0].status == "sent"  # one certified letter for both channels
-    assert list((tmp_path / "outbox" / "letters").rglob("*.txt"))
+    # one certified letter for both channels, waiting (encrypted) for the mail room's batch
+    assert len(letters) == 1 and letters[0].status == "awaiting_print" and letters[0].certified
+    assert not list((tmp_path / "outbox" / "letters").rglob("*.txt"))
+    from services import mailroom
+
+    reg.admin.set_setting("letters.return_address", "Victim Services Unit; 100 Main Street; Springfield, IL 62701")
+    assert mailroom.batch(reg.admin)["certified"] == 1
+    assert list((tmp_path / "outbox" / "letters").rglob("*.txt")) and list((tmp_path / "outbox" / "letters").rglob("*.pdf"))
 
 
 def test_a_confirmed_emergency_needs_no_fallback(reg, smtp):

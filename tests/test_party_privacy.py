@@ -18,7 +18,7 @@ from engine.permissions import COMMANDS, WORDS, refusal
 
 CASE = "2026-CR-0001"
 LOGIN = {"officer": "oscar", "advocate": "avery", "victim_services": "vera", "facilitator": "fay",
-         "parole_board": "pat", "admin": "ada"}
+         "parole_board": "pat", "admin": "ada", "mailroom": "mo"}
 NAME, EMAIL, PHONE, ADDRESS = "Rosa Quill", "rosa.quill@example.net", "+1 555 201 7788", "12 Larch Lane\nOakville"
 FULL = {"advocate", "victim_services", "facilitator", "admin"}
 
@@ -44,6 +44,7 @@ CASES = [(role, setting) for role in ROLES for setting in ("no", "yes")]
 
 @pytest.mark.parametrize("role,setting", CASES, ids=[f"{r}-{s}" for r, s in CASES])
 def test_each_role_sees_what_it_may_of_a_victim(run, agency, rosa, role, setting):
+    agency.admin.add_staff("mo", "Mo Mailroom", "mailroom")
     assert run("ada", "settings", "set", "privacy.officer_sees_victim_address", setting)[0] == 0
     login = LOGIN[role]
     code, show = said(run, login, "party", "show", str(rosa))
@@ -70,6 +71,12 @@ def test_each_role_sees_what_it_may_of_a_victim(run, agency, rosa, role, setting
         assert rosa in [p["id"] for p in rows]  # the officer knows the party exists
         person = next(p for p in rows if p["kind"] == "supervised_person")
         assert person["name"] == "Sam Supervised"  # the person they supervise: supervision data
+    elif role == "mailroom":  # prints letters from their encrypted text; reads no case and no party
+        assert code == 1 and not any(contains(show + show_json + listed + case).values())
+        assert show.strip() == ("Error: the mail room is not permitted to see the parties of a case "
+                                "(vcase party show / list are for: admin, advocate, facilitator, officer, "
+                                "victim services)")
+        assert case.startswith("Error: the mail room is not permitted to see a case")
     else:  # the parole board
         assert code == 1 and not any(contains(show).values())
         assert show.strip() == ("Error: the parole board is not permitted to see the parties of a case "

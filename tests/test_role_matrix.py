@@ -21,7 +21,7 @@ from tests.support import dump
 
 CASE = "2026-CR-0001"
 LOGIN = {"officer": "oscar", "advocate": "avery", "victim_services": "vera", "facilitator": "fay",
-         "parole_board": "pat", "admin": "ada"}
+         "parole_board": "pat", "admin": "ada", "mailroom": "mo"}
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [ROOT / "engine", ROOT / "services"]  # every layer that checks a permission
 
@@ -53,6 +53,9 @@ def invocations(agency) -> dict[str, list[str]]:
         "service.record": ["service", "record", str(agency.victim), "--item", "A1"],
         "service.read": ["service", "list", str(agency.victim)],
         "report.pmt": ["report", "pmt", "--quarter", "2026Q3"],
+        "mailroom.print": ["mailroom", "batch"],
+        "mailroom.record": ["mailroom", "mailed", "--batch", "1"],
+        "mailroom.read": ["mailroom", "list"],
     }
 
 
@@ -70,6 +73,7 @@ CASES = [(key, role) for key in sorted(COMMANDS) for role in ROLES]
 def test_each_role_is_allowed_or_told_not_permitted(run, store, agency, key, role):
     table = invocations(agency)
     assert set(table) == set(COMMANDS)
+    agency.admin.add_staff("mo", "Mo Mailroom", "mailroom")  # the one role the shared agency has no one in
     agency.advocate.start(  # a registration, so notice 1 exists for the notice commands
         CASE, "notification", agency.victim, "phone", {"events": "all"})
     before = dump(store)

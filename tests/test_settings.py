@@ -29,6 +29,8 @@ BAD = {
     "time zone": ["", "Mars/Base", "../etc/passwd", "/etc/localtime", "utc+2"],
     "yes/no": ["", "maybe", "2", "yes please"],
     "text": ["", "   ", "x" * 2001, "Victim\x1b[31m Services", "line\nbreak"],
+    "optional text": ["x" * 2001, "Victim\x1b[31m Services", "line\nbreak"],
+    "file": ["logo.png", "../logo.png", "/etc/passwd", "/srv/logo.exe", "/srv/" + "x" * 600 + ".png", "/a\nb.png"],
 }
 GOOD = {  # typed -> stored
     ("notices.quiet_start", "7:05"): "07:05",

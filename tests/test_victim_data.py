@@ -237,15 +237,17 @@ def test_outbox_folders_are_owner_only_under_umask_022(tmp_path):
         os.umask(old)
     modes = _modes(tmp_path / "home")
     assert set(modes) >= {"home", "home/deep", "home/deep/outbox", "home/deep/outbox/email", "home/deep/outbox/sms",
-                          "home/deep/outbox/letters", "home/deep/outbox/letters/2026-03-02"}, modes
+                          "home/deep/outbox/letters"}, modes
     assert all(mode == 0o700 for mode in modes.values()), {k: oct(v) for k, v in modes.items()}
     files = [p for p in root.rglob("*") if p.is_file()]
-    assert len(files) == 3 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    # A letter writes nothing when taken: it waits, encrypted, for the mail room's batch (tests/test_mailroom.py
+    # checks the batch's files are owner-only too).
+    assert len(files) == 2 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
 
 
 def test_outbox_folders_left_wide_by_an_older_vcase_are_narrowed(tmp_path):
     root = tmp_path / "outbox"
-    for folder in (root, root / "letters", root / "letters" / "2026-03-02"):
+    for folder in (root, root / "letters"):
         folder.mkdir()
         folder.chmod(0o755)
     above = tmp_path.stat().st_mode

@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['party_id'], ['party.id']),
         sa.PrimaryKeyConstraint('party_id'),
     )
-    op.create_index('notice_event_delivered', 'notice', ['sent_at', 'recipient_party_id'],
+    op.create_index('notice_event_delivered', 'notice', ['sent_at', 'recipient_party_id', 'status'],
                     sqlite_where=sa.text(DELIVERED_EVENT_NOTICE), postgresql_where=sa.text(DELIVERED_EVENT_NOTICE))
     op.create_index('process_workflow_started', 'process', ['workflow', 'started_at', 'initiator_party_id'])
 
