@@ -192,6 +192,19 @@ def free_text(default: str, *, max_length: int = 200) -> SettingSpec:
     return SettingSpec(default, "text", expected, parse)
 
 
+def public_url(default: str) -> SettingSpec:
+    """An https:// address (http:// only for localhost), or empty for none."""
+    expected = "an https:// address (http://localhost or http://127.0.0.1 for testing), or empty for none"
+
+    def parse(text: str) -> str:
+        if text and not (re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", text)
+                         or re.fullmatch(r"http://(localhost|127\.0\.0\.1)(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", text)):
+            raise ValueError(expected)
+        return text.rstrip("/")
+
+    return SettingSpec(default, "url", expected, parse)
+
+
 ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     "agency.name": free_text("Victim Services Unit"),
     "agency.phone": free_text("1-800-555-0100", max_length=40),
@@ -211,6 +224,12 @@ ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     # to a victim-side party before they record anything the victim says or asks for
     # (engine.confidentiality). "no" lifts the rule; the record can still be kept.
     "privacy.confidentiality_first": yes_no("yes"),
+    # The victim portal (issue 17): its public address (https://, behind the agency's TLS proxy),
+    # which e-mailed emergencies link to for confirming receipt; empty: no links. How long such a
+    # link or a text's code works, how long a one-time invitation code works.
+    "portal.public_url": public_url(""),
+    "portal.confirm_link_hours": hours("72", low=1, high=720),
+    "portal.invite_days": days("14", high=90),
 }
 
 

@@ -53,6 +53,7 @@ def invocations(agency) -> dict[str, list[str]]:
         "service.record": ["service", "record", str(agency.victim), "--item", "A1"],
         "service.read": ["service", "list", str(agency.victim)],
         "report.pmt": ["report", "pmt", "--quarter", "2026Q3"],
+        "portal.manage": ["portal", "status", "--for", str(agency.victim)],
     }
 
 

@@ -29,6 +29,7 @@ BAD = {
     "time zone": ["", "Mars/Base", "../etc/passwd", "/etc/localtime", "utc+2"],
     "yes/no": ["", "maybe", "2", "yes please"],
     "text": ["", "   ", "x" * 2001, "Victim\x1b[31m Services", "line\nbreak"],
+    "url": ["javascript:alert(1)", "http://portal.example", "ftp://portal.example", "https://a b", "https://x/?q=<"],
 }
 GOOD = {  # typed -> stored
     ("notices.quiet_start", "7:05"): "07:05",
