@@ -465,7 +465,11 @@ def notices(app, who: Viewer) -> list[dict[str, Any]]:
 
 
 def _notice_row(app, n: Notice, with_body: bool = False) -> dict[str, Any]:
-    out = {"id": n.id, "subject": app.store.vault.decrypt(n.subject_enc), "channel": n.channel, "status": n.status,
+    subject = app.store.vault.decrypt(n.subject_enc).strip()
+    if not subject:  # a text has no subject line: its first words stand for it
+        body = " ".join(app.store.vault.decrypt(n.body_enc).split())
+        subject = body if len(body) <= 70 else body[:69].rsplit(" ", 1)[0] + "…"
+    out = {"id": n.id, "subject": subject, "channel": n.channel, "status": n.status,
            "emergency": n.emergency, "sent_at": from_db(n.sent_at).isoformat() if n.sent_at else None,
            "confirmed_at": from_db(n.confirmed_at).isoformat() if n.confirmed_at else None,
            "confirmable": n.status == "sent" and n.emergency}

@@ -76,7 +76,7 @@ def handle(app, sender: str, text: str) -> str:
                     chosen = [c for c in party.channels.split(",") if c] + ["sms"]
                     records.change_choices(s, app.store.vault, self_actor(s, party.id, "sms"), party.id, now,
                                            channels=tuple(chosen))
-            return say["start"] if parties else say["stop"].split(".")[0] + "."
+            return say["start"]  # the same words for a number nobody has: the answer tells nothing
         if word in HELP:
             return say["help"]
         if word.isdigit() and len(word) == 6:

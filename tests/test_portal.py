@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 from starlette.testclient import TestClient
 
+from sqlalchemy import select
+
 from engine.models import AuditEntry, Notice, Process
 from services import notify_api, portal
 from tests.support import dump
@@ -107,11 +109,14 @@ def test_a_form_without_or_with_a_wrong_csrf_token_changes_nothing(site):
 
 def test_a_session_ends_after_15_idle_minutes(site):
     token = home_csrf(site.client)
+    site.clock.advance(timedelta(minutes=14))
+    assert site.client.get("/home").status_code == 200  # still in use: the idle clock starts again
     site.clock.advance(timedelta(minutes=15))
-    with site.store.read() as s:
-        pass
     answer = site.client.post("/dialogue", data={"csrf": token})
-    assert answer.status_code == 401 and "signed out" in answer.text.lower() or "sesión" in answer.text
+    assert answer.status_code == 401 and "Traceback" not in answer.text
+    assert "signed out" in answer.text.lower() or "sesión terminó" in answer.text
+    with site.store.read() as s:
+        assert s.execute(select(Process).where(Process.workflow == "dialogue")).first() is None
     before = dump(site.store)
     assert site.client.get("/home").status_code == 401
     assert dump(site.store) == before
@@ -233,3 +238,66 @@ def test_no_page_or_error_names_the_victim(site):
         text = site.client.get(path).text
         assert "Maria" not in text and "+1 312" not in text and "Traceback" not in text
     assert "Traceback" not in site.client.get("/notices/1").text  # their own notice: addressed to them
+
+
+def test_a_pin_must_be_typed_twice_and_be_long_enough(reg):
+    invited = portal.invite(reg.advocate, reg.victim)
+    client = TestClient(create(reg.admin), base_url="https://testserver", follow_redirects=False)
+    sign_in(client, invited["access_id"], invited["code"])
+    token = csrf(client.get("/pin").text)
+    assert client.post("/pin", data={"csrf": token, "pin": "abc", "pin_again": "abc"}).status_code == 400
+    assert client.post("/pin", data={"csrf": token, "pin": PIN, "pin_again": PIN + "x"}).status_code == 400
+    assert client.get("/home").status_code == 303  # no PIN yet: only the PIN page
+    assert client.post("/pin", data={"csrf": token, "pin": PIN, "pin_again": PIN}).status_code == 303
+    fresh = TestClient(create(reg.admin), base_url="https://testserver", follow_redirects=False)
+    assert sign_in(fresh, invited["access_id"], invited["code"]).status_code == 401  # the code is spent
+    assert sign_in(fresh, invited["access_id"], PIN).headers["location"] == "/home"
+
+
+def test_an_expired_one_time_code_does_not_sign_in(reg):
+    invited = portal.invite(reg.advocate, reg.victim)
+    reg.clock.advance(timedelta(days=15))
+    client = TestClient(create(reg.admin), base_url="https://testserver", follow_redirects=False)
+    assert sign_in(client, invited["access_id"], invited["code"]).status_code == 401
+
+
+def test_the_portal_cli_invites_reports_and_revokes(run, agency, store):
+    import json
+
+    code, out, err = run("avery", "portal", "invite", "--for", str(agency.victim), "--json")
+    assert code == 0, err
+    issued = json.loads(out)
+    code, out, _ = run("avery", "portal", "status", "--for", str(agency.victim), "--json")
+    status = json.loads(out)
+    assert status["access"] == "invited" and issued["code"] not in out and status["access_id"] == issued["access_id"]
+    before = dump(store)
+    for args in (["portal", "invite", "--for", str(agency.offender)], ["portal", "invite", "--for", str(agency.minor)],
+                 ["portal", "revoke", "--for", str(agency.guardian)], ["portal", "invite", "--for", "999"]):
+        code, out, err = run("avery", *args)
+        assert code == 1 and err.startswith("Error: ") and len(err.strip().splitlines()) == 1, (args, err)
+    code, _, err = run("oscar", "portal", "invite", "--for", str(agency.victim))
+    assert code == 1 and "not permitted" in err
+    assert dump(store) == before
+    code, out, _ = run("avery", "portal", "revoke", "--for", str(agency.victim))
+    assert code == 0 and "revoked" in out
+    assert json.loads(run("avery", "portal", "status", "--for", str(agency.victim), "--json")[1])["access"] == "revoked"
+
+
+def test_invite_send_delivers_the_code_on_the_partys_own_channel(agency, smtp):
+    out = portal.invite(agency.advocate, agency.victim, send=True)
+    assert out["sent_by"] == "email"
+    [mail] = smtp.to("maria@example.org")
+    text = mail.get_body().get_content()
+    assert out["access_id"] in text and out["code"] in text
+    assert out["code"] not in repr(dump(agency.store))  # the code is in no row, only its hash
+
+
+def test_a_victim_acting_for_themselves_is_not_held_back_by_confidentiality_first(site):
+    """The rule binds agency staff recording what a victim says; the victim is not staff."""
+    fresh = site.advocate.add_party(site.case, "survivor", "Sol Survivor", email="sol@example.org",
+                                    channels=("email",))
+    with site.store.read() as s:
+        case_id = s.get(Process, site.registration).case_id
+    who = portal.Viewer(fresh["id"], case_id, "en", False, "unused")
+    out = portal.register(site.admin, who, ["escape"])
+    assert out["state"] == "active"
