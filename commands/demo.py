@@ -178,6 +178,8 @@ def demo(folder, throwaway, portal, port):
             click.echo("Done. The throwaway folder was removed.")
         else:
             click.echo(f"Done. Open the notices in {folder / 'outbox'}; the database is {folder / 'demo.db'}.")
+            if not portal:
+                click.echo("To open the victim's own portal on localhost: vcase demo --portal (or make demo-portal).")
     finally:
         if throwaway:
             shutil.rmtree(folder, ignore_errors=True)

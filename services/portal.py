@@ -461,10 +461,11 @@ def notices(app, who: Viewer) -> list[dict[str, Any]]:
         rows = s.execute(select(Notice).where(Notice.recipient_party_id == who.party_id,
                                               Notice.status != "cancelled")
                          .order_by(Notice.id.desc()).limit(200)).scalars().all()
-        return [_notice_row(app, n) for n in rows]
+        confirmed = {delivery.group_of(n) for n in rows if n.status == "confirmed"}
+        return [_notice_row(app, n, confirmed=confirmed) for n in rows]
 
 
-def _notice_row(app, n: Notice, with_body: bool = False) -> dict[str, Any]:
+def _notice_row(app, n: Notice, with_body: bool = False, confirmed: frozenset | set = frozenset()) -> dict[str, Any]:
     subject = app.store.vault.decrypt(n.subject_enc).strip()
     if not subject:  # a text has no subject line: its first words stand for it
         body = " ".join(app.store.vault.decrypt(n.body_enc).split())
@@ -472,7 +473,8 @@ def _notice_row(app, n: Notice, with_body: bool = False) -> dict[str, Any]:
     out = {"id": n.id, "subject": subject, "channel": n.channel, "status": n.status,
            "emergency": n.emergency, "sent_at": from_db(n.sent_at).isoformat() if n.sent_at else None,
            "confirmed_at": from_db(n.confirmed_at).isoformat() if n.confirmed_at else None,
-           "confirmable": n.status == "sent" and n.emergency}
+           # one copy confirmed (on any channel) confirms them all: no button on the others
+           "confirmable": n.status == "sent" and n.emergency and delivery.group_of(n) not in confirmed}
     if with_body:
         out["body"] = app.store.vault.decrypt(n.body_enc)
     return out
@@ -483,7 +485,10 @@ def notice(app, who: Viewer, notice_id: int) -> dict[str, Any]:
         n = s.get(Notice, notice_id) if 0 < notice_id < 2**63 else None
         if n is None or n.recipient_party_id != who.party_id or n.status == "cancelled":
             raise NotFound("not_found")
-        return _notice_row(app, n, with_body=True)
+        group = delivery.group_of(n)
+        mine = s.execute(select(Notice).where(Notice.recipient_party_id == who.party_id,
+                                              Notice.status == "confirmed")).scalars()
+        return _notice_row(app, n, with_body=True, confirmed={delivery.group_of(x) for x in mine} & {group})
 
 
 def registration_events() -> tuple[str, ...]:

@@ -301,3 +301,24 @@ def test_a_victim_acting_for_themselves_is_not_held_back_by_confidentiality_firs
     who = portal.Viewer(fresh["id"], case_id, "en", False, "unused")
     out = portal.register(site.admin, who, ["escape"])
     assert out["state"] == "active"
+
+
+def test_a_held_letter_the_victim_was_told_of_is_asked_for_deferred_and_declined(site, tmp_path):
+    """Shown only once a notice told her; each step is the workflow's own, as the victim herself."""
+    from services import letters
+    from tests.test_letter_bank import CHECKLIST, LETTER
+
+    letter = letters.submit(site.officer, site.case, site.victim, site.offender, LETTER, "in_writing")["letter"]
+    token = home_csrf(site.client)
+    before = dump(site.store)
+    assert site.client.post(f"/processes/{letter}/request", data={"csrf": token}).status_code == 404  # not told yet
+    assert dump(site.store) == before
+    site.vs.send(letter, "begin_review")
+    site.vs.send(letter, "accept", params={"checklist": CHECKLIST})
+    notify_api.deliver(site.admin, via=_files(tmp_path))  # the letter_held notice she registered for
+    page = site.client.get("/home")
+    assert f'id="letter-{letter}"' in page.text and LETTER[:20] not in page.text
+    for event, state in (("request", "victim_requested"), ("defer", "held"), ("decline", "declined")):
+        assert site.client.post(f"/processes/{letter}/{event}", data={"csrf": token}).status_code == 303, event
+        with site.store.read() as s:
+            assert s.get(Process, letter).state == state

@@ -17,7 +17,7 @@ from tests.support import dump
 
 ALLOWS = [(c.workflow.name, event, a) for c in default().all()
           for event, a in [("start", a) for a in c.workflow.start_by] + [(e, a) for e in
-                           {s.event for s in c.workflow.steps} | {"pause", "resume", "withdraw"}
+                           sorted({s.event for s in c.workflow.steps} | {"pause", "resume", "withdraw"})
                            for a in c.workflow.allows(e)]]
 
 
