@@ -134,8 +134,8 @@ def _victim_party(session, party_id: int) -> Party:
 def invite(app, party_id: int, send: bool = False) -> dict[str, Any]:
     """Issue (or issue again) a party's access ID and a one-time code; any earlier code, PIN and
     session stop working. With ``send`` the code goes at once on the party's first e-mail or text
-    channel (never through the outbox: the code is never stored); otherwise it is returned to print
-    for a letter or to read out."""
+    channel (not through the outbox table: no database row ever holds the code); otherwise it is
+    returned to print for a letter or to read out."""
     now = app.now()
     with app.store.write() as s:
         actor = app._actor(s)
@@ -198,7 +198,7 @@ def revoke(app, party_id: int) -> dict[str, Any]:
     with app.store.write() as s:
         actor = app._actor(s)
         require(actor, "portal.manage")
-        party = _victim_party(s, party_id) if 0 < party_id < 2**31 and s.get(Party, party_id) else None
+        party = s.get(Party, party_id) if 0 < party_id < 2**31 else None
         access = s.execute(select(PortalAccess).where(PortalAccess.party_id == party_id)).scalar_one_or_none()
         if party is None or access is None:
             raise NotFound(f"party {party_id} has no portal access; `vcase portal invite --for {party_id}` issues it")

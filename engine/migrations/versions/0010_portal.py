@@ -28,8 +28,7 @@ def _utc(name, nullable=False):
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('party') as batch:
-        batch.add_column(sa.Column('phone_index', sa.String(length=64), nullable=True))
+    op.add_column('party', sa.Column('phone_index', sa.String(length=64), nullable=True))
     op.create_index('ix_party_phone_index', 'party', ['phone_index'])
     op.create_table(
         'portal_access',
@@ -100,5 +99,6 @@ def downgrade() -> None:
     op.drop_table('portal_session')
     op.drop_table('portal_access')
     op.drop_index('ix_party_phone_index', 'party')
-    with op.batch_alter_table('party') as batch:
-        batch.drop_column('phone_index')
+    # A plain DROP COLUMN (SQLite 3.35+ has it): a batch would rebuild ``party``, which other rows
+    # reference, and SQLite cannot drop a referenced table with foreign keys on.
+    op.execute("ALTER TABLE party DROP COLUMN phone_index")
