@@ -322,3 +322,16 @@ def test_a_held_letter_the_victim_was_told_of_is_asked_for_deferred_and_declined
         assert site.client.post(f"/processes/{letter}/{event}", data={"csrf": token}).status_code == 303, event
         with site.store.read() as s:
             assert s.get(Process, letter).state == state
+
+
+def test_every_word_the_pages_use_is_in_english_and_spanish():
+    from pathlib import Path
+
+    from web.i18n import EVENT_NAMES, STRINGS
+
+    assert set(STRINGS["en"]) == set(STRINGS["es"]) and set(EVENT_NAMES["en"]) == set(EVENT_NAMES["es"])
+    assert set(EVENT_NAMES["en"]) == set(portal.registration_events())
+    used = set()
+    for page in (Path(__file__).parent.parent / "web" / "templates").glob("*.html"):
+        used |= set(re.findall(r't\(\s*"([a-z_]+)"\s*\)', page.read_text()))
+    assert used and used <= set(STRINGS["en"]), used - set(STRINGS["en"])
