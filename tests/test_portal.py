@@ -335,3 +335,16 @@ def test_every_word_the_pages_use_is_in_english_and_spanish():
     for page in (Path(__file__).parent.parent / "web" / "templates").glob("*.html"):
         used |= set(re.findall(r't\(\s*"([a-z_]+)"\s*\)', page.read_text()))
     assert used and used <= set(STRINGS["en"]), used - set(STRINGS["en"])
+
+
+def test_an_unexpected_error_is_a_plain_page_and_logs_no_details(site, monkeypatch, caplog):
+    def broken(app, who):
+        raise RuntimeError("Maria Victim +1 312 555 0101")
+
+    monkeypatch.setattr(portal, "overview", broken)
+    client = TestClient(site.client.app, base_url="https://testserver", raise_server_exceptions=False,
+                        cookies=site.client.cookies)
+    answer = client.get("/home")
+    assert answer.status_code == 500 and "Traceback" not in answer.text and "Maria" not in answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    assert "Maria" not in caplog.text and "312" not in caplog.text

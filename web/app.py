@@ -333,7 +333,9 @@ def create(app) -> Starlette:
 
 
 class _Headers:
-    """ASGI middleware: the security headers on every answer, error pages included."""
+    """ASGI middleware: the security headers on every answer, error pages included. An unexpected
+    error has had its plain 500 page by then; it is logged by its type alone (a message or a
+    traceback may quote victim data), and not passed on for the server to log in full."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -349,7 +351,13 @@ class _Headers:
                 message["headers"] = list(message.get("headers", [])) + [(k, v) for k, v in self.extra if k not in have]
             await send(message)
 
-        return await self.inner(scope, receive, sending)
+        try:
+            await self.inner(scope, receive, sending)
+        except Exception as exc:
+            import logging
+
+            logging.getLogger("vcase.portal").error(
+                "unexpected %s answering a portal request (500); details are not logged", type(exc).__name__)
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 8080) -> None:
