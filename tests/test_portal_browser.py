@@ -121,13 +121,29 @@ def shot(driver, name: str) -> None:
 def click(driver, element_id: str, navigates: bool = True) -> None:
     """Click, and wait for the next page when the click submits a form or follows a link."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, element_id).click()
     if navigates:
-        WebDriverWait(driver, 10).until(EC.staleness_of(page))
+        wait_for_next_page(driver, page)
+
+
+def wait_for_next_page(driver, page) -> None:
+    """Until ``page`` (the old document's root) is gone and the new document has loaded. While the
+    browser is between documents, chromedriver may answer that the node no longer belongs to the
+    document instead of that it is stale: both mean the old page is gone."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_):
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(driver, 10).until(gone)
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def field(driver, element_id: str, text: str) -> None:
@@ -224,8 +240,5 @@ def test_escape_leaves_at_once_and_errors_are_plain_pages(browser, served):
     shot(d, "09-not-found")
     page = d.find_element(By.TAG_NAME, "html")
     d.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(d, 10).until(EC.staleness_of(page))
+    wait_for_next_page(d, page)
     assert "weather.gov" in d.current_url
