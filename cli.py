@@ -38,6 +38,7 @@ COMMANDS = {
     "agreement": ("commands.agreements", "agreement"),
     "service": ("commands.services", "service"),
     "report": ("commands.reports", "report"),
+    "portal": ("commands.portal", "portal"),
     "demo": ("commands.demo", "demo"),
 }
 
@@ -63,6 +64,7 @@ SHORT_HELP = {
     "agreement": "Formal agreements with partners: draft, sign, review on time, revise, end.",
     "service": "The services log: what victims were given, by the PMT's item codes.",
     "report": "Funders' reports: the VOCA quarterly PMT figures and the restorative programs'.",
+    "portal": "The victim portal: serve it; invite, revoke and check a victim's access.",
     "demo": "A guided walk through vcase on a throwaway database.",
 }
 

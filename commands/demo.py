@@ -92,7 +92,8 @@ def run_story(folder: Path, say: Narrator) -> dict:
     say.refused("parole board reading a party", admin.as_user("pat").show_party, victim["id"])
     say.refused("officer adding staff", officer.add_staff, "eve", "Eve", "admin")
 
-    facts = {"victim_party": victim["id"], "email_found_in_file": found, "outbox": outbox}
+    facts = {"victim_party": victim["id"], "email_found_in_file": found, "outbox": outbox, "key": key,
+             "database_url": store.url}
     for chapter in _chapters():
         facts.update(chapter(admin, clock, say, facts) or {})
 
@@ -114,11 +115,37 @@ def _chapters() -> list:
 MARKER = ".vcase-demo"
 
 
+def portal_access(facts: dict):
+    """The demo victim's portal access, issued on the real clock (a portal runs on it): an App on
+    the demo's database acting as her advocate, and the access ID and one-time code."""
+    from engine.api import App
+    from engine.db import Store
+    from services import portal
+
+    app = App(Store(facts["database_url"], [facts["key"]]), login="avery", outbox=facts["outbox"])
+    return app, portal.invite(app, facts["victim_party"])
+
+
+def open_portal(facts: dict, port: int) -> None:
+    from web.app import serve
+
+    app, access = portal_access(facts)
+    click.secho("The demo victim's portal", bold=True)
+    click.echo(f"   Open    http://127.0.0.1:{port}/  (or http://localhost:{port}/)")
+    click.echo(f"   Access ID        {access['access_id']}")
+    click.echo(f"   One-time code    {access['code']}")
+    click.echo("   She chooses a PIN on first sign-in. Ctrl-C stops the portal.")
+    serve(app, "127.0.0.1", port)
+
+
 @click.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("vcase-demo"),
               show_default=True, help="Where the demo's database and outbox go (replaced on each run).")
 @click.option("--throwaway", is_flag=True, help="Use a temporary folder and remove it afterwards.")
-def demo(folder, throwaway):
+@click.option("--portal", is_flag=True, help="Afterwards, serve the demo victim's portal on localhost (Ctrl-C stops it).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+              help="The port of the demo's portal (with --portal).")
+def demo(folder, throwaway, portal, port):
     """A guided walk through vcase: one case followed for a year on a simulated clock.
 
     A registered victim, custody events, a dialogue to follow-up, a withdrawn
@@ -131,6 +158,7 @@ def demo(folder, throwaway):
       vcase demo
       vcase demo --dir /tmp/vcase-demo
       vcase demo --throwaway
+      vcase demo --portal           # then open http://127.0.0.1:8080 and sign in as the victim
     """
     from engine.errors import InvalidInput
 
@@ -144,12 +172,16 @@ def demo(folder, throwaway):
     (folder / MARKER).write_text("made by `vcase demo`; replaced on the next run\n")
     try:
         click.secho("vcase demo: a simulated clock starts on Monday 2 March 2026, 09:00 in Chicago.", bold=True)
-        run_story(folder, Narrator())
+        facts = run_story(folder, Narrator())
         click.echo()
+        if portal:
+            open_portal(facts, port)
         if throwaway:
             click.echo("Done. The throwaway folder was removed.")
         else:
             click.echo(f"Done. Open the notices in {folder / 'outbox'}; the database is {folder / 'demo.db'}.")
+            if not portal:
+                click.echo("To open the victim's own portal on localhost: vcase demo --portal (or make demo-portal).")
     finally:
         if throwaway:
             shutil.rmtree(folder, ignore_errors=True)

@@ -221,6 +221,48 @@ class SmsChannel:
             raise DeliveryFailed(f"SMS gateway unreachable: {exc}", known=known) from None
 
 
+class TwilioSmsChannel:
+    """Sends each text through Twilio's REST API (its ``Client``; ``api_url`` points it elsewhere, e.g.
+    a local server that speaks the same API in tests). A 4xx answer (a bad number, an opted-out
+    one) fails for good, so the notice falls back to the next channel; 429, 5xx and network
+    errors are retried."""
+
+    name = "sms"
+
+    def __init__(self, account_sid: str, auth_token: str, sender: str, api_url: Optional[str] = None,
+                 timeout: float = 10.0):
+        self.account_sid, self.auth_token, self.sender = account_sid, auth_token, sender
+        self.api_url, self.timeout = api_url, timeout
+        self._client = None
+
+    def client(self):
+        if self._client is None:
+            from twilio.http.http_client import TwilioHttpClient
+            from twilio.rest import Client
+
+            self._client = Client(self.account_sid, self.auth_token, http_client=TwilioHttpClient(timeout=self.timeout))
+            if self.api_url:  # every REST call of the 2010 API goes to this base instead of api.twilio.com
+                self._client.api.base_url = self.api_url.rstrip("/")
+        return self._client
+
+    def send(self, out: Outgoing) -> None:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        if not out.address:
+            raise DeliveryFailed("no phone number on file", permanent=True)
+        known = _known(out)
+        try:
+            self.client().messages.create(to=out.address, from_=self.sender, body=out.body)
+        except TwilioRestException as exc:
+            permanent = 400 <= exc.status < 500 and exc.status != 429
+            raise DeliveryFailed(f"Twilio answered {exc.status} (error {exc.code})", permanent=permanent,
+                                 known=known) from None
+        except (TwilioException, OSError) as exc:
+            raise DeliveryFailed(f"Twilio unreachable: {type(exc).__name__}", known=known) from None
+        except Exception as exc:  # requests' connection errors, timeouts: try again later
+            raise DeliveryFailed(f"Twilio unreachable: {type(exc).__name__}", known=known) from None
+
+
 class LetterChannel:
     """Letters go to the mail room: taking one writes nothing in clear. The notice waits, encrypted, in
     the state ``awaiting_print`` until the mail room prints the day's batch (``engine.mailroom``), which
@@ -262,8 +304,23 @@ def from_environment(outbox: Path) -> dict[str, object]:
         sender=env.get("VCASE_SMTP_FROM", "notices@vcase.invalid"),
         starttls=env.get("VCASE_SMTP_STARTTLS", "") in ("1", "true", "yes"),
         user=env.get("VCASE_SMTP_USER") or None, password=env.get("VCASE_SMTP_PASSWORD") or None, outbox=outbox)
-    return {"email": email, "sms": SmsChannel(outbox, env.get("VCASE_SMS_GATEWAY_URL") or None),
-            "letter": LetterChannel(outbox)}
+    return {"email": email, "sms": sms_from_environment(outbox), "letter": LetterChannel(outbox)}
+
+
+def sms_from_environment(outbox: Path):
+    """Texts go to the spool folder (or VCASE_SMS_GATEWAY_URL) unless VCASE_SMS_PROVIDER=twilio, which
+    needs VCASE_TWILIO_ACCOUNT_SID, VCASE_TWILIO_AUTH_TOKEN and VCASE_TWILIO_FROM (VCASE_TWILIO_API_URL
+    only to point the client at another server)."""
+    env = os.environ
+    if env.get("VCASE_SMS_PROVIDER", "") == "twilio":
+        missing = [k for k in ("VCASE_TWILIO_ACCOUNT_SID", "VCASE_TWILIO_AUTH_TOKEN", "VCASE_TWILIO_FROM") if not env.get(k)]
+        if missing:
+            from engine.errors import InvalidInput
+
+            raise InvalidInput(f"VCASE_SMS_PROVIDER=twilio needs {', '.join(missing)}")
+        return TwilioSmsChannel(env["VCASE_TWILIO_ACCOUNT_SID"], env["VCASE_TWILIO_AUTH_TOKEN"], env["VCASE_TWILIO_FROM"],
+                                env.get("VCASE_TWILIO_API_URL") or None)
+    return SmsChannel(outbox, env.get("VCASE_SMS_GATEWAY_URL") or None)
 
 
 def files_only(outbox: Path) -> dict[str, object]:
@@ -272,5 +329,6 @@ def files_only(outbox: Path) -> dict[str, object]:
             "sms": SmsChannel(outbox, None), "letter": LetterChannel(outbox)}
 
 
-__all__ = ["DeliveryFailed", "EmailChannel", "LetterChannel", "Outgoing", "SmsChannel", "files_only", "from_environment",
+__all__ = ["DeliveryFailed", "EmailChannel", "LetterChannel", "Outgoing", "SmsChannel", "TwilioSmsChannel", "files_only",
+           "from_environment", "sms_from_environment",
            "message_id_for", "sms_parts"]

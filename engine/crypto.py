@@ -29,6 +29,19 @@ class Vault:
             raise EncryptionKeyError(
                 "the encryption key is malformed; VCASE_KEY (or the key file) must hold a key made by `vcase init`"
             ) from None
+        import hashlib
+
+        # A key of its own for blind indexes and token hashes, derived from the newest agency key: the
+        # agency key itself is never used for anything but Fernet.
+        self._index_key = hashlib.sha256(b"vcase blind index v1\x00" + keys[0].strip().encode()).digest()
+
+    def blind_index(self, value: str, purpose: str = "phone") -> str:
+        """A keyed HMAC-SHA256 of ``value`` (hex): equal values match, and without the key nothing can
+        be learned from it or checked against a guess. After a key rotation indexes are recomputed."""
+        import hashlib
+        import hmac
+
+        return hmac.new(self._index_key, f"{purpose}\x00{value}".encode("utf-8"), hashlib.sha256).hexdigest()
 
     def encrypt(self, text: str) -> bytes:
         return self._fernet.encrypt(text.encode("utf-8"))

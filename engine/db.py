@@ -22,7 +22,7 @@ from engine import config as config_mod
 from engine.crypto import Vault, read_keys
 from engine.errors import Busy, Conflict, EncryptionKeyError, InvalidInput, SchemaError, Transient
 
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 BUSY_TIMEOUT_MS = 10_000
 
 

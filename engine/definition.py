@@ -27,6 +27,9 @@ PAUSE, RESUME, WITHDRAW, START = "pause", "resume", "withdraw", "start"
 GENERIC_EVENTS = (PAUSE, RESUME, WITHDRAW)
 STAFF_ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin", "mailroom")
 SYSTEM_ROLE = "system"
+# A victim-side party acting for themselves (the portal, a reply to a text): not staff, and admitted
+# exactly where a definition lets the victim side act, by whatever staff roles it names for it.
+SELF_ROLE = "self"
 SIDES = ("victim", "offender")
 
 
@@ -39,7 +42,14 @@ class Allow:
     side: Optional[str] = None
 
     def admits(self, role: str, side: Optional[str]) -> bool:
+        if role == SELF_ROLE:  # the victim themselves: wherever the victim side may act, nowhere else
+            return side == self.side == "victim"
         return role in self.roles and side == self.side
+
+    def names(self, role: str) -> bool:
+        """Whether ``role`` may send this for some party (or as staff): the roles listed, and the
+        victim themselves where it is for the victim side."""
+        return role in self.roles or (role == SELF_ROLE and self.side == "victim")
 
     def describe(self) -> str:
         who = "/".join(sorted(self.roles))

@@ -16,18 +16,18 @@ printed, mailed, and delivered or returned (which falls back the same way).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Mapping
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from engine import audit
+from engine import audit, confirm_tokens
 from engine.channels import DeliveryFailed, Outgoing, message_id_for
 from engine.crypto import Vault
 from engine.db import Store
-from engine.definition import PAUSED
+from engine.definition import PAUSED, SELF_ROLE
 from engine.errors import NotAllowed, NotFound
 from engine.models import Notice, PartnerContact, Party, Process, Staff
 from engine.permissions import Actor, require
@@ -136,6 +136,8 @@ def _deliver_one(session: Session, vault: Vault, channels, notice: Notice, now: 
     notice.attempts += 1
     notice.claimed_by = worker or None
     message = outgoing(session, vault, notice, now)
+    if confirm_tokens.wants_confirmation(notice):  # a link or a code to confirm it, new on each send
+        message = replace(message, body=confirm_tokens.attach(session, vault, notice, message.body, now, settings))
     try:
         channel.send(message)
     except DeliveryFailed as exc:
@@ -258,9 +260,15 @@ def fall_back_unconfirmed(session: Session, vault: Vault, now: datetime, window:
 
 
 def confirm(session: Session, actor: Actor, notice_id: int, now: datetime) -> Notice:
-    """The recipient confirmed they got it (VINE's PIN): recorded, and the retries stop."""
-    require(actor, "notice.confirm")
-    notice = session.get(Notice, notice_id)
+    """The recipient confirmed they got it (VINE's PIN): recorded, and the retries stop. Staff with the
+    permission confirm any notice; a party acting for themselves (role ``self``) only one sent to them,
+    any other being one that does not exist."""
+    notice = session.get(Notice, notice_id) if 0 < notice_id < 2**63 else None
+    if actor.role == SELF_ROLE:
+        if notice is None or notice.recipient_party_id != actor.party_id:
+            raise NotFound(f"no notice {notice_id}")
+    else:
+        require(actor, "notice.confirm")
     if notice is None:
         raise NotFound(f"no notice {notice_id}; `vcase notices list` shows them")
     if notice.status != "sent":
@@ -270,6 +278,22 @@ def confirm(session: Session, actor: Actor, notice_id: int, now: datetime) -> No
     audit.append(session, at=now, actor=actor, action="notice.confirm", case_id=notice.case_id,
                  process_id=notice.process_id, detail={"notice": notice.id})
     return notice
+
+
+def confirm_by_token(session: Session, row, now: datetime, via: str) -> Notice:
+    """Use a confirm token (``engine.confirm_tokens``) once and confirm its notice as the party it
+    was sent to, acting for themselves (``via`` portal or sms)."""
+    from engine.permissions import self_actor
+
+    notice = session.get(Notice, row.notice_id)
+    row.used_at = now
+    session.add(row)
+    session.flush()
+    if notice.status == "confirmed":
+        return notice
+    if notice.status != "sent":
+        raise NotAllowed("this notice cannot be confirmed now")
+    return confirm(session, self_actor(session, notice.recipient_party_id, via), notice.id, now)
 
 
 def deliver_pass(app, batch: int = 50, worker: str = "", progress=None, via=None) -> DeliveryResult:

@@ -237,6 +237,9 @@ class Party(SQLModel, table=True):
     language: str = Field(default="en", max_length=8)
     time_zone: Optional[str] = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=_utc())
+    # A keyed HMAC of the phone number's digits (``Vault.blind_index``): finds the party a text came
+    # from without a plain-text number anywhere. NULL for no phone (or a row from before it).
+    phone_index: Optional[str] = Field(default=None, max_length=64, index=True)
 
 
 class WorkflowPin(SQLModel, table=True):
@@ -612,3 +615,64 @@ class PartyProfile(SQLModel, table=True):
     profile_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     updated_by: str = Field(max_length=64)
     updated_at: datetime = Field(sa_column=_utc())
+
+
+class PortalAccess(SQLModel, table=True):
+    """A victim-side party's door to the portal (issue 17): a random access ID, a one-time code that
+    expires (its Argon2id hash only), then the PIN or passphrase the party set (its Argon2id hash
+    only). Failed sign-ins count up and lock it for a while; staff revoke it at once."""
+
+    __tablename__ = "portal_access"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    party_id: int = Field(foreign_key="party.id", unique=True)
+    access_id: str = Field(max_length=32, unique=True)
+    code_hash: Optional[str] = Field(default=None, max_length=200)
+    code_expires_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    pin_hash: Optional[str] = Field(default=None, max_length=200)
+    failures: int = 0
+    locked_until: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    revoked_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    issued_by: str = Field(max_length=64)
+    issued_at: datetime = Field(sa_column=_utc())
+    last_sign_in: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+
+
+class PortalSession(SQLModel, table=True):
+    """A signed-in browser: the SHA-256 of its random cookie token (never the token), ended on sign-out,
+    revocation or 15 idle minutes."""
+
+    __tablename__ = "portal_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    access_id: int = Field(foreign_key="portal_access.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    must_set_pin: bool = False
+    created_at: datetime = Field(sa_column=_utc())
+    last_seen: datetime = Field(sa_column=_utc())
+    ended_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+
+
+class ConfirmToken(SQLModel, table=True):
+    """A way to confirm one notice without signing in: a link's random token or a text's short code
+    (``kind``), stored as a keyed hash, single-use, expiring."""
+
+    __tablename__ = "confirm_token"
+    __table_args__ = (CheckConstraint(_in("kind", ("link", "code")), name="confirm_token_kind_known"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    kind: str = Field(max_length=8)
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(sa_column=_utc())
+    used_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class ContactRequest(SQLModel, table=True):
+    """A victim asked, through the portal, for an advocate to contact them: who and when, nothing said."""
+
+    __tablename__ = "contact_request"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id")
+    party_id: int = Field(foreign_key="party.id", index=True)
+    asked_at: datetime = Field(sa_column=_utc())
+    handled_by: Optional[str] = Field(default=None, max_length=64)
+    handled_at: Optional[datetime] = Field(default=None, sa_column=_utc_nullable())

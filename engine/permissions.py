@@ -16,11 +16,13 @@ from typing import Optional
 from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.definition import SYSTEM_ROLE
+from engine.definition import SELF_ROLE, SYSTEM_ROLE
 from engine.errors import InvalidInput, NotFound, NotPermitted
 from engine.models import Party, Staff
 
 VIA = ("phone", "in_person", "in_writing", "email", "video")
+# How a victim-side party acted for themselves (never typed by staff: ``self_actor`` sets it).
+SELF_VIA = ("portal", "sms")
 ALL_STAFF = frozenset({"officer", "advocate", "victim_services", "facilitator", "parole_board", "admin"})
 VICTIM_STAFF = frozenset({"advocate", "victim_services", "admin"})
 MAIL_STAFF = frozenset({"mailroom", "victim_services", "admin"})
@@ -62,6 +64,9 @@ COMMANDS: dict[str, frozenset[str]] = {
     "mailroom.print": MAIL_STAFF,
     "mailroom.record": MAIL_STAFF,
     "mailroom.read": MAIL_STAFF,
+    # The victim portal (issue 17): issuing, revoking and reading a party's access, and the requests
+    # victims make there to be contacted. Staff who work with victims; never supervision.
+    "portal.manage": frozenset({"advocate", "victim_services", "admin"}),
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -97,11 +102,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "mailroom.print": ("print the day's letters", "vcase mailroom batch"),
     "mailroom.record": ("record what happened to a letter", "vcase mailroom mailed / tracking / delivered / returned"),
     "mailroom.read": ("see the mail room's batches", "vcase mailroom list / show"),
+    "portal.manage": ("issue, revoke or read a victim's portal access", "vcase portal invite / revoke / status / requests"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",
               "mailroom": "the mail room",
-              SYSTEM_ROLE: "the scheduler"}
+              SYSTEM_ROLE: "the scheduler", SELF_ROLE: "the victim themselves"}
 
 
 @dataclass(frozen=True)
@@ -185,3 +191,16 @@ def resolve(session: Session, login: str, *, for_party: Optional[int] = None, vi
     if party is None:
         raise NotFound(f"no party {for_party}; `vcase party list CASE` shows the parties of a case")
     return replace(actor, party_id=party.id, party_side=party.side, party_case_id=party.case_id)
+
+
+def self_actor(session: Session, party_id: int, via: str) -> Actor:
+    """A victim-side party acting for themselves (``via`` portal or sms): role ``self``, admitted by a
+    definition exactly where the victim side may act (``Allow.admits``), by no permission of
+    ``COMMANDS``, and recorded in the audit as ``self:<party id>``. Never the offender side."""
+    if via not in SELF_VIA:
+        raise InvalidInput(f"unknown way of acting for oneself {via!r}; use one of: {', '.join(SELF_VIA)}")
+    party = session.get(Party, party_id) if 0 < party_id < 2**31 else None
+    if party is None or party.side != "victim":
+        raise NotFound(f"no party {party_id}")
+    return Actor(login=f"self:{party.id}", role=SELF_ROLE, party_id=party.id, party_side=party.side,
+                 party_case_id=party.case_id, via=via)

@@ -341,7 +341,7 @@ def add_party(
         case_id=case.id, kind=kind, side="victim", represents_id=represents, is_minor=minor, is_deceased=deceased,
         name_enc=vault.encrypt(name), email_enc=vault.encrypt_optional(email), phone_enc=vault.encrypt_optional(phone),
         address_enc=vault.encrypt_optional(address), channels=",".join(channels), language=language,
-        time_zone=time_zone, created_at=now,
+        time_zone=time_zone, created_at=now, phone_index=phone_index(vault, phone),
     )
     session.add(party)
     session.info.pop(PARTIES_CACHE, None)
@@ -444,3 +444,61 @@ def reached_through(session: Session, case_id: int, party_id: Any) -> list[Party
         Party.case_id == case_id, Party.represents_id == party.id, Party.side == "victim").order_by(Party.id)).scalars()
     reached = [] if party.is_minor or party.is_deceased else [party]
     return reached + [p for p in representatives if not p.is_minor and not p.is_deceased]
+
+
+def phone_digits(phone: Optional[str]) -> str:
+    """A phone number as the digits a text message's sender shows: ``+1 312 555 0101`` and
+    ``+13125550101`` are the same; ten digits are read as a North American number (country code 1)."""
+    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    return "1" + digits if len(digits) == 10 else digits
+
+
+def phone_index(vault: Vault, phone: Optional[str]) -> Optional[str]:
+    """The blind index of a phone number (``Vault.blind_index``), None for none."""
+    digits = phone_digits(phone)
+    return vault.blind_index(digits) if len(digits) >= 7 else None
+
+
+def change_choices(session: Session, vault: Vault, actor: Actor, party_id: int, now: datetime, *,
+                   channels: Optional[tuple[str, ...]] = None, language: Optional[str] = None,
+                   time_zone: Optional[str] = None) -> Party:
+    """Change how a victim-side party is reached: channels (most preferred first; each needs its
+    contact detail on file), language, time zone. Staff who add parties may, and the party themselves
+    (role ``self``) for their own record only; one audit entry names what changed, never a detail."""
+    from engine.definition import SELF_ROLE
+
+    party = session.get(Party, party_id) if 0 < party_id < 2**31 else None
+    if actor.role == SELF_ROLE:
+        if party is None or party.id != actor.party_id:
+            raise NotFound(f"no party {party_id}")
+    else:
+        require(actor, "party.add")
+        if party is None:
+            raise NotFound(f"no party {party_id}; `vcase party list CASE` shows the parties of a case")
+    if party.side != "victim":
+        raise InvalidInput(f"party {party_id} is not on the victim side")
+    changed: dict[str, Any] = {}
+    if channels is not None:
+        bad = [c for c in channels if c not in CHANNELS]
+        if bad:
+            raise InvalidInput(f"unknown channel {bad[0]!r}; use one of: {', '.join(CHANNELS)}")
+        have = {"email": party.email_enc, "sms": party.phone_enc, "letter": party.address_enc}
+        missing = [c for c in channels if have[c] is None]
+        if missing:
+            raise InvalidInput(f"no contact detail on file for {missing[0]}: ask victim services to add it")
+        party.channels, changed["channels"] = ",".join(dict.fromkeys(channels)), list(dict.fromkeys(channels))
+    if language is not None:
+        if language not in LANGUAGES:
+            raise InvalidInput(f"unsupported language {language!r}; use one of: {', '.join(LANGUAGES)}")
+        party.language = changed["language"] = language
+    if time_zone is not None:
+        if time_zone:
+            zone(time_zone)
+        party.time_zone = time_zone or None
+        changed["time_zone"] = "changed"  # where someone lives is not for the audit's plain text
+    session.add(party)
+    session.info.pop(PARTIES_CACHE, None)
+    session.flush()
+    audit.append(session, at=now, actor=actor, action="party.choices", case_id=party.case_id,
+                 detail={"party": party.id, **changed})
+    return party

@@ -85,7 +85,7 @@ def possible_for(compiled: Compiled, state: str, actor: Actor) -> list[str]:
     system's own steps for a person."""
     wf = compiled.workflow
     return [e for e in compiled.events_from(state)
-            if any(actor.role in a.roles for a in _allowed(wf, compiled.step(state, e), e))]
+            if any(a.names(actor.role) for a in _allowed(wf, compiled.step(state, e), e))]
 
 
 def missing_message(process_id: int) -> str:

@@ -217,6 +217,19 @@ def file_path(default: str = "", *, suffixes: tuple[str, ...]) -> SettingSpec:
     return SettingSpec(default, "file", expected, parse)
 
 
+def public_url(default: str) -> SettingSpec:
+    """An https:// address (http:// only for localhost), or empty for none."""
+    expected = "an https:// address (http://localhost or http://127.0.0.1 for testing), or empty for none"
+
+    def parse(text: str) -> str:
+        if text and not (re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", text)
+                         or re.fullmatch(r"http://(localhost|127\.0\.0\.1)(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", text)):
+            raise ValueError(expected)
+        return text.rstrip("/")
+
+    return SettingSpec(default, "url", expected, parse)
+
+
 ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     "agency.name": free_text("Victim Services Unit"),
     "agency.phone": free_text("1-800-555-0100", max_length=40),
@@ -251,6 +264,12 @@ ENGINE_DEFAULTS: Mapping[str, SettingSpec] = {
     # Sorted by ZIP code for the post office's presort discount from this many letters in a batch (USPS
     # presorted First-Class Mail needs 500 pieces); below it, in the order the letters came.
     "mailroom.presort_minimum": whole_number("500", low=1, high=1_000_000, unit="letters"),
+    # The victim portal (issue 17): its public address (https://, behind the agency's TLS proxy),
+    # which e-mailed emergencies link to for confirming receipt; empty: no links. How long such a
+    # link or a text's code works, how long a one-time invitation code works.
+    "portal.public_url": public_url(""),
+    "portal.confirm_link_hours": hours("72", low=1, high=720),
+    "portal.invite_days": days("14", high=90),
 }
 
 

@@ -18,7 +18,7 @@ from tests.conftest import KEY
 
 ROOT = Path(__file__).parent.parent
 READ_VERBS = {"show", "list", "history", "events", "verify", "status", "timeline", "preview", "interests",
-              "notices held", "items", "profile", "pmt", "restorative"}  # `vcase dialogue held` records that a dialogue took place: a write
+              "notices held", "items", "profile", "pmt", "restorative", "requests"}  # `vcase dialogue held` records that a dialogue took place: a write
 
 
 def _reads(path: str) -> bool:

@@ -118,3 +118,24 @@ def test_the_demo_ends_with_the_quarter_for_the_funder(tmp_path):
     assert report["individuals"]["served"] == 1 and report["individuals"]["anonymous_contacts"] == 1
     assert report["demographics"]["gender"]["female"] == 0  # Maria is continuing this year: asked of the new only
     assert report["victimization"]["domestic_family_violence"] == 1
+
+
+def test_the_demo_victim_can_open_her_portal(tmp_path):
+    """`vcase demo --portal`: the access it prints signs the demo's victim in (served here in-process)."""
+    import re
+
+    from starlette.testclient import TestClient
+
+    from commands.demo import portal_access
+    from web.app import create
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    facts = run_story(folder, Narrator())
+    app, access = portal_access(facts)
+    client = TestClient(create(app), base_url="https://testserver", follow_redirects=False)
+    page = client.get("/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    answer = client.post("/sign-in", data={"csrf": token, "access_id": access["access_id"], "secret": access["code"]})
+    assert answer.status_code == 303 and answer.headers["location"] == "/pin"
+    app.store.dispose()

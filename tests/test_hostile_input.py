@@ -22,7 +22,8 @@ from services import letters
 from tests.support import dump
 from tests.test_cli import LEAVES
 
-SKIP = {"demo", "init", "scheduler run", "scheduler tick", "notices deliver"}  # own database / daemon / sends
+SKIP = {"demo", "init", "scheduler run", "scheduler tick", "notices deliver",
+        "portal serve"}  # own database / daemon / sends / a web server
 TEXT = ["{{ 'QZ' ~ 'X' }}", "'; DROP TABLE case_file; --", "\x1b[2J\x07", "x" * 5000, "../../etc/passwd", " "]
 IDS = ["999999", "-1", "0", "abc", "1e99", "99999999999999999999999", "{{ 'QZ' ~ 'X' }}"]
 DATES = ["2026-02-30", "yesterday", "2026-13-01T25:61", "9999-99-99", "'; --"]

@@ -81,3 +81,14 @@ def test_no_import_circles():
     for node in sorted(graph):
         visit(node)
     assert not cycles, "import circles: " + "; ".join(" -> ".join(c) for c in cycles[:5])
+
+
+def test_the_portal_web_layer_holds_no_business_logic():
+    """``web/`` (issue 17) renders pages and calls services: it reaches the database, the engine's
+    runtime and the workflows only through ``services.portal`` and ``services.sms_inbound``."""
+    allowed = {"services", "services.portal", "services.sms_inbound", "engine.errors", "web.i18n", "web.app"}
+    for name, path in modules("web").items():
+        ours = {m for m in imports(path) if m.split(".")[0] in ("engine", "services", "workflows", "commands", "web")}
+        bad = sorted(m for m in ours if m not in allowed and not m.startswith(("engine.errors.", "web.")))
+        assert not bad, f"{name} imports {bad}: the web layer calls services only"
+        assert not {m for m in imports(path) if m.split(".")[0] in ("sqlalchemy", "sqlmodel")}, name

@@ -56,6 +56,7 @@ def invocations(agency) -> dict[str, list[str]]:
         "mailroom.print": ["mailroom", "batch"],
         "mailroom.record": ["mailroom", "mailed", "--batch", "1"],
         "mailroom.read": ["mailroom", "list"],
+        "portal.manage": ["portal", "status", "--for", str(agency.victim)],
     }
 
 

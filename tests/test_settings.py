@@ -31,6 +31,7 @@ BAD = {
     "text": ["", "   ", "x" * 2001, "Victim\x1b[31m Services", "line\nbreak"],
     "optional text": ["x" * 2001, "Victim\x1b[31m Services", "line\nbreak"],
     "file": ["logo.png", "../logo.png", "/etc/passwd", "/srv/logo.exe", "/srv/" + "x" * 600 + ".png", "/a\nb.png"],
+    "url": ["javascript:alert(1)", "http://portal.example", "ftp://portal.example", "https://a b", "https://x/?q=<"],
 }
 GOOD = {  # typed -> stored
     ("notices.quiet_start", "7:05"): "07:05",
