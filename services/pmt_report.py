@@ -162,13 +162,10 @@ def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, An
                 _count(profile, "gender", gender)
                 _count(profile, "age", age)
         # Everyone served or new with no profile on file: every question not tracked.
-        for table, people in ((victimization, counts.served), (classification, counts.served)):
-            table[NOT_TRACKED] += people - len(found)
+        for table in (victimization, classification):
+            table[NOT_TRACKED] += counts.served - len(found)
         for table in (race, gender, age):
-            table[NOT_TRACKED] += counts.new - sum(1 for p in found if p in new_ids)
-        times, people, contacts, anonymous_by_category = (counts.times, counts.people, counts.contacts,
-                                                          counts.anonymous_by_category)
-        served, new = counts.served, counts.new
+            table[NOT_TRACKED] += counts.new - len(new_ids)
 
     report = {
         "report": "pmt",
@@ -177,21 +174,21 @@ def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, An
         "from": describe(lo, zone_name),
         "to": describe(hi, zone_name),
         "time_zone": zone_name,
-        "individuals": {"served": served, "new": new, "continuing": served - new,
-                        "anonymous_contacts": contacts, "compensation_assisted": people.get("COMP", 0)},
+        "individuals": {"served": counts.served, "new": counts.new, "continuing": counts.served - counts.new,
+                        "anonymous_contacts": counts.contacts, "compensation_assisted": counts.people.get("COMP", 0)},
         "demographics": {"race": _table(RACE_ETHNICITY, race, (MULTIPLE_RACES,)), "gender": _table(GENDER, gender),
                          "age": _table(AGE_BANDS, age)},
         "victimization": _table(VICTIMIZATION_TYPES, victimization),
         "classification": _table(SPECIAL_CLASSIFICATIONS, classification, (NONE,)),
         "services": [
-            {"category": code, "name": name, "individuals": people.get(code, 0),
-             "anonymous_contacts": anonymous_by_category.get(code, 0),
-             "items": [{"item": item, "name": label, "times": times.get(item, 0)}
+            {"category": code, "name": name, "individuals": counts.people.get(code, 0),
+             "anonymous_contacts": counts.anonymous_by_category.get(code, 0),
+             "items": [{"item": item, "name": label, "times": counts.times.get(item, 0)}
                        for item, label in ITEMS.items() if category_of(item) == code]}
             for code, name in CATEGORIES.items()
-        ] + [{"category": "COMP", "name": ITEMS["COMP"], "individuals": people.get("COMP", 0),
-              "anonymous_contacts": anonymous_by_category.get("COMP", 0),
-              "items": [{"item": "COMP", "name": ITEMS["COMP"], "times": times.get("COMP", 0)}]}],
+        ] + [{"category": "COMP", "name": ITEMS["COMP"], "individuals": counts.people.get("COMP", 0),
+              "anonymous_contacts": counts.anonymous_by_category.get("COMP", 0),
+              "items": [{"item": "COMP", "name": ITEMS["COMP"], "times": counts.times.get("COMP", 0)}]}],
         "suppressed_below": suppress_below,
     }
     return suppress(report, suppress_below)

@@ -21,7 +21,7 @@ from engine import audit, confirm_tokens, delivery, records, runtime
 from engine import settings as settings_mod
 from engine.clock import from_db
 from engine.errors import NotFound
-from engine.models import ContactRequest, Notice, Party, Process
+from engine.models import DELIVERED_STATUSES, ContactRequest, Notice, Party, Process
 from engine.permissions import Actor, require, self_actor
 from services.portal_access import (  # noqa: F401  (the web layer's one door)
     SessionEnded, SignInRefused, Viewer, csrf_ok, csrf_token, invite, revoke, set_pin, sign_in, sign_out,
@@ -60,7 +60,7 @@ def _own_processes(session, party_id: int) -> list[Process]:
     started = session.execute(select(Process).where(Process.initiator_party_id == party_id)
                               .order_by(Process.id)).scalars().all()
     told = select(Notice.process_id).where(Notice.recipient_party_id == party_id, Notice.process_id.is_not(None),
-                                           Notice.status.in_(("sent", "confirmed")))
+                                           Notice.status.in_(DELIVERED_STATUSES))
     letters = session.execute(select(Process).where(Process.workflow == LETTER, Process.id.in_(told),
                                                      Process.state.in_(SHOWN_LETTER_STATES))
                               .order_by(Process.id)).scalars().all()

@@ -280,15 +280,7 @@ def _view(party_id: int, profile: Mapping[str, list[str]]) -> dict[str, Any]:
 
 
 def profiles(app, session: Session, party_ids) -> dict[int, dict[str, list[str]]]:
-    """The decrypted profiles of these parties (for a report's aggregates; never shown one by one).
-    ``party_ids``: ids, or a select of them (the database picks the profiles on file among them)."""
-    out: dict[int, dict[str, list[str]]] = {}
-    if not isinstance(party_ids, (list, set, tuple, frozenset)):
-        rows = session.execute(select(PartyProfile).where(PartyProfile.party_id.in_(party_ids))).scalars()
-        return {row.party_id: _decrypt(app, row) for row in rows}
-    ids = sorted(set(party_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for row in session.execute(select(PartyProfile).where(PartyProfile.party_id.in_(chunk))).scalars():
-            out[row.party_id] = _decrypt(app, row)
-    return out
+    """The decrypted profiles of the parties ``party_ids`` selects (a select of ids: the database
+    picks the profiles on file among them), for a report's aggregates; never shown one by one."""
+    rows = session.execute(select(PartyProfile).where(PartyProfile.party_id.in_(party_ids))).scalars()
+    return {row.party_id: _decrypt(app, row) for row in rows}

@@ -348,3 +348,44 @@ def test_an_unexpected_error_is_a_plain_page_and_logs_no_details(site, monkeypat
     assert answer.status_code == 500 and "Traceback" not in answer.text and "Maria" not in answer.text
     assert answer.headers["cache-control"] == "no-store"
     assert "Maria" not in caplog.text and "312" not in caplog.text
+
+
+def test_every_delivery_state_a_victim_may_see_has_words_in_both_languages():
+    """A letter's mail-room states (issue 18) are shown in the victim's language like the others, never
+    as a code."""
+    from engine.models import NOTICE_STATUSES
+    from web.i18n import STRINGS
+
+    shown = set(NOTICE_STATUSES) - {"cancelled"}  # cancelled copies are not listed (services.portal)
+    for language in ("en", "es"):
+        assert shown <= set(STRINGS[language]), (language, shown - set(STRINGS[language]))
+
+
+def test_a_victim_told_of_a_held_letter_by_post_sees_it_once_the_letter_is_mailed(reg, tmp_path):
+    """A letter told her (issue 18): it counts once the mail room mailed it, as a sent e-mail does."""
+    from services import letters
+    from services import mailroom
+    from tests.test_letter_bank import CHECKLIST, LETTER
+
+    rosa = reg.advocate.add_party(reg.case, "survivor", "Rosa Quill", address="12 Larch Lane\nOakville, IL 60601",
+                                  channels=("letter",))["id"]
+    reg.advocate.explain_confidentiality(rosa, "in_writing")
+    notify_api.register(reg.advocate, reg.case, rosa, "letter_held", "in_writing")
+    invited = portal.invite(reg.advocate, rosa)
+    client = TestClient(create(reg.admin), base_url="https://testserver", follow_redirects=False)
+    sign_in(client, invited["access_id"], invited["code"])
+    page = client.get("/pin")
+    client.post("/pin", data={"csrf": csrf(page.text), "pin": PIN, "pin_again": PIN})
+    letter = letters.submit(reg.officer, reg.case, rosa, reg.offender, LETTER, "in_writing")["letter"]
+    reg.vs.send(letter, "begin_review")
+    reg.vs.send(letter, "accept", params={"checklist": CHECKLIST})
+    notify_api.deliver(reg.admin, via=_files(tmp_path))
+    assert f'id="letter-{letter}"' not in client.get("/home").text  # waiting for the mail room: not yet told
+    reg.admin.set_setting("letters.return_address", "Victim Services Unit; 100 Main Street; Springfield, IL 62701")
+    reg.admin.add_staff("mo", "Mo Mailroom", "mailroom")
+    clerk = reg.admin.as_user("mo")
+    clerk.outbox = tmp_path / "outbox"
+    batch = mailroom.batch(clerk)
+    mailroom.mailed(clerk, batch["batch"])
+    page = client.get("/home")
+    assert f'id="letter-{letter}"' in page.text and "awaiting_print" not in page.text

@@ -331,6 +331,8 @@ def test_the_restorative_report_counts_each_stage_and_who_withdrew(agency):
     L.drive(agency, "released")
     L.drive(agency, "held")
     L.drive(agency, "returned_for_revision")
+    N.register(agency.advocate, agency.case, agency.guardian, "released,letter_held", "phone")
+    N.register(agency.advocate, agency.case, agency.minor, "released", "phone")
     end = agency.clock.now()
     got = restorative_report.restorative(agency.vs, start.astimezone(ZoneInfo(TZ)).date(),
                                          end.astimezone(ZoneInfo(TZ)).date())
@@ -342,6 +344,12 @@ def test_the_restorative_report_counts_each_stage_and_who_withdrew(agency):
     assert d["median_days"]["held_to_closed"] is not None and d["median_days"]["request_to_accepted"] == 0.0
     assert letters["submitted"] == 3 and letters["held"] == 2 and letters["released"] == 1
     assert letters["returned_for_revision"] == 1 and letters["requested"] == 1
+    from engine.models import Process
+
+    with agency.store.read() as s:  # counted from the registrations' own facts
+        told = sum("letter_held" in (p.data.get("events") or []) for p in s.execute(
+            select(Process).where(Process.workflow == "notification")).scalars())
+    assert told >= 1 and letters["registered_to_hear_of_a_letter"] == told
     assert people["sought_but_not_served"] == 1 and people["not_served_by_reason"]["declined_ineligible"] == 1
     assert people["not_served_by_reason"]["offender_declined"] == 1 or people["sought_but_not_served"] >= 1
     assert closed

@@ -42,6 +42,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "link_invalid": "This link was used already, has expired, or is not valid.",
         "call_us": "Questions? Call", "queued": "Waiting to be sent", "failed": "Could not be delivered",
         "held": "Held for review", "sending": "Sending", "emergency": "Urgent",
+        "awaiting_print": "Letter waiting to be printed", "printed": "Letter printed", "mailed": "Letter mailed",
+        "delivered": "Letter delivered", "returned": "Letter came back undelivered",
         "state_active": "Active", "state_paused": "Paused", "state_withdrawn": "Withdrawn", "state_ended": "Ended",
         "state_open": "In progress", "state_held": "In the bank, waiting for you",
         "state_victim_requested": "You asked for it", "privacy": "This site keeps no record in your browser "
@@ -86,6 +88,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "link_invalid": "Este enlace ya se usó, caducó o no es válido.",
         "call_us": "¿Preguntas? Llame a", "queued": "Por enviar", "failed": "No se pudo entregar",
         "held": "Retenido para revisión", "sending": "Enviando", "emergency": "Urgente",
+        "awaiting_print": "Carta por imprimir", "printed": "Carta impresa", "mailed": "Carta enviada por correo",
+        "delivered": "Carta entregada", "returned": "La carta fue devuelta sin entregar",
         "state_active": "Activo", "state_paused": "En pausa", "state_withdrawn": "Retirado", "state_ended": "Terminado",
         "state_open": "En curso", "state_held": "En el banco, esperándole",
         "state_victim_requested": "Usted la pidió", "privacy": "Este sitio no guarda nada en su navegador "
