@@ -101,8 +101,22 @@ def append_many(session: Session, entries: list[dict[str, Any]]) -> list[int]:
     new = [{"stream": s, "seq": seq, "head_hash": h} for s, (seq, h) in tip.items() if s not in heads]
     if new:
         session.execute(insert(AuditStream.__table__), new)
-    table = AuditEntry.__table__
-    return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    ids = _next_ids(session, len(rows))
+    for values, entry_id in zip(rows, ids):
+        values["id"] = entry_id
+    session.execute(insert(AuditEntry.__table__), rows)  # one executemany: no RETURNING row by row
+    return ids
+
+
+def _next_ids(session: Session, n: int) -> list[int]:
+    """``n`` new audit entry ids, increasing. PostgreSQL: from the column's sequence (safe beside other
+    writers). SQLite: after the highest, which this transaction may take because it holds the one
+    write lock (every write transaction begins IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sorted(session.execute(text(
+            "SELECT nextval(pg_get_serial_sequence('audit_entry', 'id')) FROM generate_series(1, :n)"), {"n": n}).scalars())
+    top = session.execute(text("SELECT coalesce(max(id), 0) FROM audit_entry")).scalar_one()
+    return list(range(top + 1, top + 1 + n))
 
 
 @dataclass(frozen=True)

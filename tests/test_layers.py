@@ -92,3 +92,16 @@ def test_the_portal_web_layer_holds_no_business_logic():
         bad = sorted(m for m in ours if m not in allowed and not m.startswith(("engine.errors.", "web.")))
         assert not bad, f"{name} imports {bad}: the web layer calls services only"
         assert not {m for m in imports(path) if m.split(".")[0] in ("sqlalchemy", "sqlmodel")}, name
+
+
+def test_a_read_command_on_sqlite_loads_no_postgresql_dialect():
+    """Issue 19: a dialect argument on a model (``postgresql_where=``) makes SQLAlchemy import the whole
+    PostgreSQL dialect at every start, ~50 ms of every command on SQLite. Partial indexes are made by
+    the migrations only; this keeps it so (it failed before the notice index moved)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, engine.api, engine.batch, engine.scheduler; "
+            "print(sorted(m for m in sys.modules if m.startswith('sqlalchemy.dialects.postgresql')))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
