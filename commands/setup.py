@@ -1,4 +1,4 @@
-"""``vcase init``, ``staff``, ``settings`` and ``audit``."""
+"""``vcase init``, ``staff``, ``settings``, ``audit`` and ``key``."""
 
 from __future__ import annotations
 
@@ -164,3 +164,58 @@ def audit_verify(as_json):
         from engine.errors import VcaseError
 
         raise VcaseError(f"audit trail broken at {result['problems'][0]}")
+
+
+@click.group()
+def key():
+    """The agency's encryption key: rotating it.
+
+    \b
+    To rotate: make a new key (python -c "from engine.crypto import new_key;
+    print(new_key())"), put it FIRST in VCASE_KEY or the key file with the old
+    key after it (comma-separated, or one a line), for every vcase process;
+    then run `vcase key reseal`. When it reports nothing left under the old
+    key, remove the old key.
+    """
+
+
+@key.command("reseal")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Rows per transaction (the job can be stopped and run again).")
+@json_option
+def key_reseal(batch, as_json):
+    """Seal every stored secret again under the newest key (admin).
+
+    Names, contact details, documents, notices and profiles sealed under an
+    older key, or in the format before AES-256-GCM, are rewritten; phone
+    numbers' blind indexes and the key check value follow the newest key.
+    Run it again at any time: what is already current is left as it is.
+    Confirm links and codes sent before the rotation stop working (only
+    their keyed hashes are kept); staff can still confirm those notices.
+
+    \b
+    Example:
+      VCASE_KEY="$NEW,$OLD" vcase key reseal
+      VCASE_KEY="$NEW" vcase audit verify     # the old key is no longer needed
+    """
+    from commands.common import with_progress
+
+    instance = app()
+    totals = instance.sealed_rows()
+    grand = sum(totals.values())
+    seen = {"rows": 0}
+
+    def work(progress):
+        def step(_table, rows):
+            seen["rows"] += rows
+            if progress is not None:
+                progress(seen["rows"], grand)
+        return instance.reseal(batch, step)
+
+    result = with_progress(work, "resealing")
+    if as_json:
+        return emit_json(result)
+    table([{"table": name, "rows": totals.get(name, 0), "resealed": n} for name, n in result["resealed"].items()],
+          ["table", "rows", "resealed"], title="Sealed under the newest key")
+    done(f"{result['values_resealed_rows']} row(s) resealed; the key check value is sealed with the newest key. "
+         "Once every vcase process uses the new key first, the old one can be removed.")

@@ -252,6 +252,26 @@ class App:
             problems = [str(p) for p in audit.verify(s)]
             return {"entries": audit.count(s), "ok": not problems, "problems": problems}
 
+    def reseal(self, batch: int = 500, progress=None) -> dict[str, Any]:
+        """Seal every stored secret under the newest key (``engine.rekey``), recorded on the audit trail
+        (counts only) once it is done."""
+        from engine import rekey
+
+        with self.store.read() as s:
+            require(self._actor(s), "key.rotate")
+        result = rekey.reseal(self.store, batch, progress)
+        with self.store.write() as s:
+            audit.append(s, at=self.now(), actor=self._actor(s), action="key.reseal",
+                         detail={"resealed": result["resealed"]})
+        return result
+
+    def sealed_rows(self) -> dict[str, int]:
+        from engine import rekey
+
+        with self.store.read() as s:
+            require(self._actor(s), "key.rotate")
+        return rekey.counts(self.store)
+
     def fire_due(self):
         from engine.firing import fire_due
 

@@ -3,7 +3,7 @@
 ``VCASE_HOME``          folder for the default SQLite file and key file
                         (default: ``$XDG_DATA_HOME/vcase`` or ``~/.local/share/vcase``)
 ``VCASE_DATABASE_URL``  a SQLAlchemy URL; ``postgresql://...`` for PostgreSQL
-``VCASE_KEY``           the agency's encryption key (Fernet, urlsafe base64)
+``VCASE_KEY``           the agency's encryption key (32 bytes, urlsafe base64: ``vcase init`` makes one)
 ``VCASE_KEY_FILE``      a file holding that key (default: ``$VCASE_HOME/vcase.key``)
 ``VCASE_USER``          the staff login to act as (default: the OS login name)
 ``VCASE_OUTBOX``        folder for SMS spool files, letters, and emails when no SMTP host is set

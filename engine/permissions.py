@@ -67,6 +67,8 @@ COMMANDS: dict[str, frozenset[str]] = {
     # The victim portal (issue 17): issuing, revoking and reading a party's access, and the requests
     # victims make there to be contacted. Staff who work with victims; never supervision.
     "portal.manage": frozenset({"advocate", "victim_services", "admin"}),
+    # A key rotation's second half (issue 19): every stored secret sealed again under the newest key.
+    "key.rotate": frozenset({"admin"}),
 }
 
 # What each key of COMMANDS lets a person do, and the commands that need it: a refusal says it in
@@ -103,6 +105,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "mailroom.record": ("record what happened to a letter", "vcase mailroom mailed / tracking / delivered / returned"),
     "mailroom.read": ("see the mail room's batches", "vcase mailroom list / show"),
     "portal.manage": ("issue, revoke or read a victim's portal access", "vcase portal invite / revoke / status / requests"),
+    "key.rotate": ("seal stored values again under the newest key", "vcase key reseal"),
 }
 ROLE_WORDS = {"officer": "an officer", "advocate": "an advocate", "victim_services": "victim services",
               "facilitator": "a facilitator", "parole_board": "the parole board", "admin": "an admin",

@@ -369,12 +369,13 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
         heartbeat(self.app, self.worker)
-        settle()
-        scheduler.start()
-        self.say(f"scheduler {self.worker} running: every {self.interval:g}s; stop with Ctrl-C or SIGTERM")
-        self.stop.wait()
-        self.say("stopping: finishing the current batch")
-        scheduler.shutdown(wait=True)
+        with self.app.store.daemon_mode():
+            settle()
+            scheduler.start()
+            self.say(f"scheduler {self.worker} running: every {self.interval:g}s; stop with Ctrl-C or SIGTERM")
+            self.stop.wait()
+            self.say("stopping: finishing the current batch")
+            scheduler.shutdown(wait=True)
         heartbeat(self.app, self.worker, status="stopped")
         self.say("stopped")
         return 0
