@@ -88,11 +88,14 @@ def _staff(lo, hi, party_id, case_id, columns):
 
 def _notices(lo, hi, party_id, case_id, columns):
     # Exactly the terms of the partial index notice_event_delivered, so the database uses it: the
-    # audience is written into the statement (a bound parameter could be any audience).
+    # audience is written into the statement (a bound parameter could be any audience). The status is
+    # read from that index too, as an expression ('' || status): a plain ``status IN (...)`` makes
+    # SQLite walk the outbox's notice_due index instead, every delivered notice ever (16.8 s at 1M
+    # instances in the bench of 2026-12-02 against 1.4 s).
     query = select(*_row(Notice.recipient_party_id, "E1", Notice.sent_at, "notice", Notice.id,
                          columns=columns)).where(
         Notice.audience == literal_column("'victim'"), Notice.case_event_id.is_not(None), Notice.sent_at.is_not(None),
-        _window(Notice.sent_at, lo, hi), Notice.status.in_(DELIVERED_STATUSES))
+        _window(Notice.sent_at, lo, hi), (literal_column("''") + Notice.status).in_(DELIVERED_STATUSES))
     if party_id is not None:
         query = query.where(Notice.case_id == case_id, Notice.recipient_party_id == party_id)
     return query
