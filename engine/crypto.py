@@ -9,7 +9,7 @@ garbage. Several keys may be given (comma-separated, newest first) to rotate.
 What is written: AES-256-GCM (an AEAD, one call each way) under a key derived
 from the agency key with HKDF, as ``MAGIC | key id (4) | nonce (12) |
 ciphertext+tag``. The key id names which of the configured keys sealed it, so
-a rotation reads old rows with the old key until ``vcase key reencrypt``
+a rotation reads old rows with the old key until ``vcase key reseal``
 rewrites them under the newest. Rows written before this format (Fernet
 tokens, urlsafe base64 beginning ``gAAAAA``) are still read, with the same
 keys, and rewritten by the same command. Fernet cost about 20 us a call; the
