@@ -106,6 +106,8 @@ def _truncate(url: str) -> None:
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename NOT IN ('alembic_version', 'meta')"))]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # The key check value as the session made it: a key rotation test reseals it under its new key.
+        conn.execute(text("UPDATE meta SET value = :v WHERE key = 'key_check'"), {"v": store.vault.check_value()})
     store.dispose()
 
 

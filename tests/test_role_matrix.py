@@ -57,6 +57,7 @@ def invocations(agency) -> dict[str, list[str]]:
         "mailroom.record": ["mailroom", "mailed", "--batch", "1"],
         "mailroom.read": ["mailroom", "list"],
         "portal.manage": ["portal", "status", "--for", str(agency.victim)],
+        "key.rotate": ["key", "reseal"],
     }
 
 
