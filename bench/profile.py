@@ -46,7 +46,7 @@ BUCKETS = [  # (label, substring of the file path), first match wins, by tottime
     ("SQLAlchemy Core/engine/sql", "sqlalchemy/"),
     ("SQLModel / pydantic", "sqlmodel/"),
     ("SQLModel / pydantic", "pydantic"),
-    ("Fernet (cryptography)", "cryptography"),
+    ("cryptography (AES-GCM; Fernet before issue 19)", "cryptography"),
     ("babel (date formatting)", "babel/"),
     ("jinja2", "jinja2/"),
     ("transitions", "transitions/"),
