@@ -59,7 +59,9 @@ def reseal(store: Store, batch: int = 500, progress: Optional[Progress] = None) 
         last, done[name] = None, 0
         while True:
             with store.write() as session:
-                query = select(key, *[table.c[c] for c in columns]).order_by(key).limit(batch)
+                # Locked as read (PostgreSQL; SQLite's writer is alone already): a victim changing their
+                # contact details meanwhile is waited for, never overwritten with the value read before.
+                query = select(key, *[table.c[c] for c in columns]).order_by(key).limit(batch).with_for_update()
                 if last is not None:
                     query = query.where(key > last)
                 rows = session.execute(query).all()

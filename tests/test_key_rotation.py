@@ -103,3 +103,35 @@ def test_a_malformed_new_key_is_refused_before_anything_is_read(store, agency, r
     code, out, err = run("ada", "key", "reseal")
     assert code != 0 and "Traceback" not in err
     assert dump(store) == before
+
+
+@pytest.mark.postgres
+def test_a_change_made_while_resealing_is_kept_not_overwritten(pg_store, clock, tmp_path, monkeypatch):
+    """A party's e-mail changed (uncommitted) when the reseal reaches her row: the reseal waits for
+    that change and seals it, instead of writing back the value it read before (a lost update would
+    send her notices to the address she just left)."""
+    import threading
+    import time as _time
+
+    from engine.rekey import reseal
+    from tests.conftest import build_admin, build_agency
+
+    agency = build_agency(build_admin(pg_store, clock, tmp_path / "outbox"))
+    rotated = Store(pg_store.url, [NEW, KEY])
+    other = pg_store.engine.connect()
+    try:
+        tx = other.begin()
+        other.execute(text("UPDATE party SET email_enc = :v WHERE id = :id"),
+                      {"v": pg_store.vault.encrypt("new-address@example.org"), "id": agency.victim})
+        worker = threading.Thread(target=reseal, args=(rotated,))
+        worker.start()
+        _time.sleep(1.0)  # the reseal is now at her row
+        tx.commit()
+        worker.join(timeout=60)
+        assert not worker.is_alive()
+        app = App(rotated, default(), agency.clock, "avery")
+        assert app.show_party(agency.victim)["email"] == "new-address@example.org"
+        assert _stale(rotated) == 0
+    finally:
+        other.close()
+        rotated.dispose()
