@@ -10,6 +10,10 @@ tables, each with as many columns):
 - SQLAlchemy 2.0 declarative classes (``Mapped`` / ``mapped_column``);
 - SQLAlchemy Core ``Table`` objects (no ORM classes at all).
 
+Since issue 19 `vcase case show` takes a lean path (``engine.reader``: Core only,
+no write path, the definitions uncompiled); its phases are measured too, against
+the same baseline. The first table is what every other command still pays.
+
     python -m bench.libcost            # prints a table; --json for the numbers
 """
 
@@ -38,6 +42,25 @@ default()
 t4 = time.perf_counter()
 print(json.dumps({"import sqlmodel (the baseline)": t1 - t0, "declaring vcase's tables (engine.models)": t2 - t1,
                   "the rest of the engine and click": t3 - t2, "the workflow registry (Machines built)": t4 - t3}))
+"""
+
+# The lean read path ``vcase case show`` takes since issue 19 (``engine.reader``): no ORM classes, no
+# write path, the definitions uncompiled. Measured in a fresh interpreter against the same baseline.
+LEAN = r"""
+import time, json
+t0 = time.perf_counter()
+import sqlalchemy
+t1 = time.perf_counter()
+import engine.tables
+t2 = time.perf_counter()
+import engine.reader, click
+t3 = time.perf_counter()
+from engine.registry import definitions
+definitions()
+t4 = time.perf_counter()
+print(json.dumps({"import sqlalchemy (Core)": t1 - t0, "the tables as Core (engine.tables)": t2 - t1,
+                  "the read client, its rules and click (engine.reader)": t3 - t2,
+                  "the definitions, uncompiled": t4 - t3}))
 """
 
 SHAPES = r"""
@@ -89,10 +112,15 @@ def measure(runs: int = 5) -> dict:
     for _ in range(runs):
         for name, seconds in _py(PHASES).items():
             phases.setdefault(name, []).append(seconds)
+    lean: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for name, seconds in _py(LEAN).items():
+            lean.setdefault(name, []).append(seconds)
     shape = _py(SHAPES)
     declare = {style: statistics.median(_py(DECLARE, json.dumps(shape), style) for _ in range(runs)) for style in STYLES}
     return {"runs": runs, "tables": len(shape), "columns": sum(shape),
             "phases_ms": {k: statistics.median(v) * 1e3 for k, v in phases.items()},
+            "lean_ms": {k: statistics.median(v) * 1e3 for k, v in lean.items()},
             "declare_ms": {k: v * 1e3 for k, v in declare.items()}}
 
 
@@ -101,6 +129,11 @@ def text(result: dict) -> str:
     lines = [f"start-up of a read command, phase by phase (fresh interpreters, median of {result['runs']}):"]
     for name, ms in result["phases_ms"].items():
         lines.append(f"  {ms:7.1f} ms  {ms / base:5.2f} of the baseline  {name}")
+    lines.append("the lean read path of `vcase case show` (engine.reader), phase by phase:")
+    for name, ms in result["lean_ms"].items():
+        lines.append(f"  {ms:7.1f} ms  {ms / base:5.2f} of the baseline  {name}")
+    lean = sum(result["lean_ms"].values())
+    lines.append(f"  {lean:7.1f} ms  {lean / base:5.2f} of the baseline  in all")
     lines.append(f"declaring {result['tables']} tables of vcase's shape ({result['columns']} columns), after import sqlmodel:")
     for style, ms in result["declare_ms"].items():
         lines.append(f"  {ms:7.1f} ms  {ms / base:5.2f} of the baseline  {STYLES[style]}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import ID, app, done, emit_json, fields, json_option, table
+from commands.common import ID, app, done, emit_json, fields, json_option, reader, table
 
 
 @click.group()
@@ -78,7 +78,7 @@ def case_show(case_number, as_json):
     Example:
       vcase case show 2026-CR-0042
     """
-    out = app().show_case(case_number)
+    out = reader().show_case(case_number)
     if as_json:
         return emit_json(out)
     fields(out, ["case_number", "supervised_person", "officer", "time_zone", "ipv", "order_active",

@@ -24,6 +24,16 @@ def app():
     return instance
 
 
+def reader():
+    """The read-only client for commands that only read a case (no ORM is loaded: see
+    ``engine.reader``), refusing a missing or old schema or a wrong key as ``app()`` does."""
+    from engine.reader import Reader
+
+    instance = Reader.from_env()
+    instance.store.check_ready()
+    return instance
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 

@@ -67,10 +67,10 @@ def report_pmt(quarter, suppress_below, as_json, as_csv):
       vcase report pmt --quarter 2027Q1 --csv > pmt-2027Q1.csv
       vcase report pmt --quarter 2027Q2 --suppress-below 5 --json
     """
-    from commands.common import app
+    from commands.common import reader
     from services import pmt_report
 
-    out = pmt_report.pmt(app(), quarter, suppress_below)
+    out = pmt_report.pmt(reader(), quarter, suppress_below)
     _emit(out, pmt_report.rows(out), as_json, as_csv,
           f"PMT {out['quarter']}: {out['from']} to {out['to']}")
 

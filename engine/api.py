@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from engine import audit, processes, records, runtime
+from engine import audit, processes, records, runtime, views
 from engine import settings as settings_mod
 from engine.clock import SystemClock
 from engine.db import Store
@@ -118,13 +118,7 @@ class App:
         and only the processes whose definitions admit the reader."""
         with self.store.read() as s:
             actor = self._actor(s)
-            require(actor, "case.show")
-            case = records.case_by_number(s, case_number)
-            out = records.case_view(s, case, self.now())
-            if actor.role in records.VICTIM_READERS and (actor.scope is None or "party.show" in actor.scope.permissions):
-                out["parties"] = records.list_parties(s, self.store.vault, actor, case_number)
-            out["processes"] = processes.list_for_case(s, self.registry, actor, case_number)
-            return out
+            return views.show_case(s, self.store.vault, self.registry.definition, actor, case_number, self.now())
 
     def show_case_zone(self, case_number: str) -> str:
         """The case's time zone (for reading local times typed by a person)."""
@@ -154,7 +148,7 @@ class App:
 
     def list_parties(self, case_number: str) -> list[dict[str, Any]]:
         with self.store.read() as s:
-            return records.list_parties(s, self.store.vault, self._actor(s), case_number)
+            return views.list_parties(s, self.store.vault, self._actor(s), case_number)
 
     def explain_confidentiality(self, party_id: int, method: str) -> dict[str, Any]:
         """Record that you explained the limits of confidentiality to a victim-side party."""

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Optional
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlmodel import Session
 
+from engine.bulk import execute_many
 from engine.clock import from_db, require_utc
 from engine.errors import Conflict
 from engine.models import AuditEntry, AuditStream
@@ -93,18 +94,18 @@ def append_many(session: Session, entries: list[dict[str, Any]]) -> list[int]:
     moved = [{"s": s, "old": heads[s][0], "seq": seq, "h": h} for s, (seq, h) in tip.items() if s in heads]
     if moved:
         heads_table = AuditStream.__table__
-        count = session.execute(
-            update(heads_table).where(heads_table.c.stream == bindparam("s"), heads_table.c.seq == bindparam("old"))
-            .values(seq=bindparam("seq"), head_hash=bindparam("h")), moved).rowcount
+        count = execute_many(session, update(heads_table).where(
+            heads_table.c.stream == bindparam("s"), heads_table.c.seq == bindparam("old"))
+            .values(seq=bindparam("seq"), head_hash=bindparam("h")), moved)
         if count != len(moved):
             raise Conflict("another change to this record was made at the same time; nothing was written, try again")
     new = [{"stream": s, "seq": seq, "head_hash": h} for s, (seq, h) in tip.items() if s not in heads]
     if new:
-        session.execute(insert(AuditStream.__table__), new)
+        execute_many(session, insert(AuditStream.__table__), new)
     ids = _next_ids(session, len(rows))
     for values, entry_id in zip(rows, ids):
         values["id"] = entry_id
-    session.execute(insert(AuditEntry.__table__), rows)  # one executemany: no RETURNING row by row
+    execute_many(session, insert(AuditEntry.__table__), rows)  # one executemany: no RETURNING row by row
     return ids
 
 

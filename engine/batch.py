@@ -31,6 +31,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session
 
 from engine import audit, outbox, records, runtime, timers
+from engine.bulk import execute_many
 from engine.clock import from_db
 from engine.crypto import Vault
 from engine.errors import Conflict, VcaseError
@@ -129,9 +130,8 @@ def _claim(session: Session, changes: list, now: datetime) -> None:
     are claimed; if one were not, the batch is refused whole and tried again at the next tick."""
     if not changes:
         return
-    claimed = session.execute(
-        update(TIMER).where(TIMER.c.id == bindparam("tid"), TIMER.c.status == "pending")
-        .values(status="fired", fired_at=now), [{"tid": t.id} for t, _ in changes]).rowcount
+    claimed = execute_many(session, update(TIMER).where(TIMER.c.id == bindparam("tid"), TIMER.c.status == "pending")
+                           .values(status="fired", fired_at=now), [{"tid": t.id} for t, _ in changes])
     if claimed != len(changes):
         raise Conflict("timers in this batch were fired or cancelled by someone else at the same time")
 
@@ -161,9 +161,8 @@ def _timer_detail(t, now: datetime) -> dict[str, str]:
 def _bump_versions(session: Session, changes: list, now: datetime) -> None:
     """The only change to a process the set path makes: its version (optimistic lock) and time."""
     params = [{"pid": c.process.id, "old": c.process.version} for _, c in changes]
-    count = session.execute(
-        update(PROCESS).where(PROCESS.c.id == bindparam("pid"), PROCESS.c.version == bindparam("old"))
-        .values(version=PROCESS.c.version + 1, updated_at=now), params).rowcount
+    count = execute_many(session, update(PROCESS).where(PROCESS.c.id == bindparam("pid"), PROCESS.c.version == bindparam("old"))
+                         .values(version=PROCESS.c.version + 1, updated_at=now), params)
     if count != len(params):
         raise Conflict("processes in this batch were changed by someone else at the same time; nothing was written")
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from sqlmodel import Session
 
 from engine import config as config_mod
 from engine.crypto import Vault, read_keys
 from engine.errors import Busy, Conflict, EncryptionKeyError, InvalidInput, SchemaError, Transient
+
+if TYPE_CHECKING:  # the ORM is imported when a session is opened: a read command on Core never loads it
+    from sqlmodel import Session
 
 SCHEMA_REVISION = "0010"
 BUSY_TIMEOUT_MS = 10_000
@@ -133,8 +135,10 @@ class Store:
         self.vault.verify_check_value(stored)
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> Iterator["Session"]:
         """One write transaction: commits on success, rolls back on any error."""
+        from sqlmodel import Session
+
         with self.engine.connect() as conn:
             conn = conn.execution_options(vcase_write=True)
             session = Session(bind=conn, expire_on_commit=False, autoflush=True)
@@ -164,21 +168,31 @@ class Store:
                     raise
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self) -> Iterator["Session"]:
         """A read-only transaction (rolled back at the end)."""
-        with self.engine.connect() as conn:
+        from sqlmodel import Session
+
+        with self.reading() as conn:
             session = Session(bind=conn, expire_on_commit=False)
             try:
+                yield session
+            finally:
+                session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction on a plain connection, for readers written on ``engine.tables``
+        (they take a session or a connection alike): no ORM is loaded. Rolled back at the end."""
+        with self.engine.connect() as conn:
+            try:
                 with conn.begin() as tx:
-                    yield session
+                    yield conn
                     tx.rollback()
             except Exception as exc:
                 translated = translate(exc)
                 if translated is exc:
                     raise
                 raise translated from exc
-            finally:
-                session.close()
 
     @contextmanager
     def daemon_mode(self) -> Iterator[None]:

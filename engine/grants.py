@@ -56,14 +56,18 @@ def sync(session: Session, wf: Workflow, process: Any, target: str, now: datetim
     return {"grants": sorted(partners), "until": until.isoformat() if until else None}
 
 
-def in_force(session: Session, partner_id: int, now: datetime) -> list[AccessGrant]:
-    """The grants a partner holds at ``now``."""
-    return list(session.execute(select(AccessGrant).where(
-        AccessGrant.partner_id == partner_id, AccessGrant.ended_at.is_(None), AccessGrant.starts_at <= now,
-        or_(AccessGrant.until.is_(None), AccessGrant.until > now)).order_by(AccessGrant.id)).scalars())
+def in_force(session: Any, partner_id: int, now: datetime) -> list[Any]:
+    """The grants a partner holds at ``now`` (rows; read through ``engine.tables``, so a session or a
+    plain connection will do: ``permissions.resolve`` runs on both)."""
+    from engine.tables import access_grant
+
+    g = access_grant.c
+    return list(session.execute(select(access_grant).where(
+        g.partner_id == partner_id, g.ended_at.is_(None), g.starts_at <= now,
+        or_(g.until.is_(None), g.until > now)).order_by(g.id)))
 
 
-def scope_at(session: Session, partner_id: int, now: Optional[datetime]) -> tuple[frozenset[str], frozenset[str]]:
+def scope_at(session: Any, partner_id: int, now: Optional[datetime]) -> tuple[frozenset[str], frozenset[str]]:
     """(workflows, permission keys) a partner's staff may use at ``now``; nothing without a moment."""
     if now is None:
         return frozenset(), frozenset()

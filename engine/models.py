@@ -28,41 +28,18 @@ from pydantic import ConfigDict
 from sqlmodel import Field
 from sqlmodel import SQLModel as _SQLModel
 
+# The schema's words, declared without the ORM (re-exported: callers import them from here too).
+from engine.vocabulary import (  # noqa: F401
+    AUDIENCES, CASE_CONTACT_ROLES, CHANNELS, DELIVERED_STATUSES, LANGUAGES, MAIL_BATCH_STATUSES, MAIL_STATUSES,
+    NOTICE_STATUSES, PARTNER_MODELS, PARTNER_SECTORS, PARTNER_SERVICES, PARTY_KINDS, ROLES, SERVICE_ITEMS,
+    TIMER_STATUSES, VICTIM_SIDE_KINDS,
+)
+
 
 class SQLModel(_SQLModel):
     # Table models are filled by the ORM and by the engine, never validated from outside input, so
     # pydantic's schema for them is built only if something asks for it (it costs ~60 ms at start-up).
     model_config = ConfigDict(defer_build=True)
-
-# ``mailroom``: prints, mails and tracks letters (migration 0009); reads no case, party or notice.
-ROLES = ("officer", "advocate", "victim_services", "facilitator", "parole_board", "admin", "mailroom")
-PARTY_KINDS = ("victim", "survivor", "co_victim", "witness", "guardian", "next_of_kin", "supervised_person")
-VICTIM_SIDE_KINDS = ("victim", "survivor", "co_victim", "witness", "guardian", "next_of_kin")
-CHANNELS = ("email", "sms", "letter")
-LANGUAGES = ("en", "es")
-TIMER_STATUSES = ("pending", "frozen", "fired", "cancelled")
-# A letter is not "sent" when the letter channel takes it: the mail room's steps are its delivery states
-# (migration 0009): awaiting_print -> printed -> mailed -> delivered, or returned (the next channel is tried).
-MAIL_STATUSES = ("awaiting_print", "printed", "mailed", "delivered", "returned")
-NOTICE_STATUSES = ("queued", "held", "sending", "sent", "failed", "confirmed", "cancelled") + MAIL_STATUSES
-MAIL_BATCH_STATUSES = ("printed", "mailed")
-AUDIENCES = ("victim", "offender", "staff", "partner", "responder")
-CASE_CONTACT_ROLES = ("law_enforcement", "prosecutor")
-# Community partners (seed 002): the advocate model, the sector, and the VOCA service categories.
-PARTNER_MODELS = ("community_based", "systems_based", "hybrid")
-PARTNER_SECTORS = ("dv_program", "sexual_assault_program", "child_advocacy", "elder_abuse", "homicide_survivors",
-                   "faith_based", "shelter_housing", "compensation", "prosecutor", "law_enforcement", "courts",
-                   "health", "protective_services", "legal_aid", "other")
-PARTNER_SERVICES = ("information_referral", "personal_advocacy", "emotional_support_safety", "shelter_housing",
-                    "justice_system_assistance")
-
-
-# The PMT's service item codes (their names: services.pmt_catalog.ITEMS, which a test keeps equal).
-SERVICE_ITEMS = ("A1", "A2", "A3", "A4", *(f"B{n}" for n in range(1, 11)), *(f"C{n}" for n in range(1, 8)),
-                 "D1", "D2", "D3", *(f"E{n}" for n in range(1, 12)), "COMP")
-# The partial index ``notice_event_delivered`` covers exactly these rows (handed to a channel; whether it
-# reached the person is its status: a letter is delivered once mailed, never while it waits or if returned).
-DELIVERED_STATUSES = ("sent", "confirmed", "mailed", "delivered")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import insert as insert_stmt, select, update
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
+from engine.bulk import execute_many
 from engine.clock import UTC, describe, from_db, parse_when, zone
 from engine.crypto import Vault
 from engine.definition import PAUSED, WITHDRAWN, Notify, Sharing
@@ -339,7 +340,7 @@ def insert(session: Session, rows: list[dict[str, Any]], ids: bool = True) -> li
         return []
     table = Notice.__table__
     if not ids:
-        session.execute(insert_stmt(table), rows)
+        execute_many(session, insert_stmt(table), rows)
         return []
     result = session.execute(insert_stmt(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return list(result.scalars())

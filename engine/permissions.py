@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlmodel import Session
 
+from engine import tables
 from engine.definition import SELF_ROLE, SYSTEM_ROLE
 from engine.errors import InvalidInput, NotFound, NotPermitted
-from engine.models import Party, Staff
+
+# The readers here take a session or a plain connection (``Store.reading``): they read through
+# ``engine.tables``, so a read command that needs no ORM resolves its actor without loading it.
 
 VIA = ("phone", "in_person", "in_writing", "email", "video")
 # How a victim-side party acted for themselves (never typed by staff: ``self_actor`` sets it).
@@ -160,6 +162,12 @@ def require(actor: Actor, command: str) -> None:
                            f"{WORDS[command][0]}: no agreement in force grants it to their partner")
 
 
+def reads(wf, actor: Actor) -> bool:
+    """Whether a definition's ``readers`` admit ``actor`` (restorative processes are invisible to
+    supervision- and parole-facing roles; a partner's staff read only what their scope holds)."""
+    return (actor.role in wf.readers and actor.within(wf)) or actor.role == "system"
+
+
 def refusal(role: str, command: str) -> str:
     """Why ``role`` may not do ``command``, in the words of the commands people type."""
     what, commands = WORDS[command]
@@ -168,7 +176,7 @@ def refusal(role: str, command: str) -> str:
     return f"{ROLE_WORDS.get(role, role)} is not permitted to {what} ({commands} {verb} for: {allowed})"
 
 
-def resolve(session: Session, login: str, *, for_party: Optional[int] = None, via: Optional[str] = None,
+def resolve(session: Any, login: str, *, for_party: Optional[int] = None, via: Optional[str] = None,
             now: Optional[datetime] = None) -> Actor:
     """The acting staff member, optionally acting for a party; unknown users are refused.
 
@@ -176,7 +184,7 @@ def resolve(session: Session, login: str, *, for_party: Optional[int] = None, vi
     ``now`` grant (nothing at all without ``now``: a caller that does not say when gets no access)."""
     if not login:
         raise NotPermitted("no user: set VCASE_USER to your vcase login")
-    staff = session.execute(select(Staff).where(Staff.login == login)).scalar_one_or_none()
+    staff = session.execute(select(tables.staff).where(tables.staff.c.login == login)).one_or_none()
     if staff is None or not staff.active:
         raise NotPermitted(f"{login!r} is not an active vcase user; ask an admin to run `vcase staff add {login} ...`")
     if via is not None and via not in VIA:
@@ -190,19 +198,25 @@ def resolve(session: Session, login: str, *, for_party: Optional[int] = None, vi
     actor = Actor(login=staff.login, role=staff.role, staff_id=staff.id, via=via, scope=scope)
     if for_party is None:
         return actor
-    party = session.get(Party, for_party)
+    party = _party(session, for_party)
     if party is None:
         raise NotFound(f"no party {for_party}; `vcase party list CASE` shows the parties of a case")
     return replace(actor, party_id=party.id, party_side=party.side, party_case_id=party.case_id)
 
 
-def self_actor(session: Session, party_id: int, via: str) -> Actor:
+def _party(session: Any, party_id: int):
+    """The party's id, side and case (None if there is no such party)."""
+    p = tables.party.c
+    return session.execute(select(p.id, p.side, p.case_id).where(p.id == party_id)).one_or_none()
+
+
+def self_actor(session: Any, party_id: int, via: str) -> Actor:
     """A victim-side party acting for themselves (``via`` portal or sms): role ``self``, admitted by a
     definition exactly where the victim side may act (``Allow.admits``), by no permission of
     ``COMMANDS``, and recorded in the audit as ``self:<party id>``. Never the offender side."""
     if via not in SELF_VIA:
         raise InvalidInput(f"unknown way of acting for oneself {via!r}; use one of: {', '.join(SELF_VIA)}")
-    party = session.get(Party, party_id) if 0 < party_id < 2**31 else None
+    party = _party(session, party_id) if 0 < party_id < 2**31 else None
     if party is None or party.side != "victim":
         raise NotFound(f"no party {party_id}")
     return Actor(login=f"self:{party.id}", role=SELF_ROLE, party_id=party.id, party_side=party.side,

@@ -19,21 +19,12 @@ from engine import settings as settings_mod
 from engine.clock import from_db
 from engine.definition import PAUSE, PAUSED, RESUME, WITHDRAW, Facts, Step
 from engine.models import AuditEntry, Case, Process
-from engine.permissions import Actor
+from engine.permissions import Actor, reads
 from engine.records import case_by_number
 from engine.registry import Registry
 from engine.agency import case_or_scope
-from engine.runtime import _allowed, _facts, check_readable, load_process, possible_for, reads
-
-
-def view(process: Process, wf_title: str) -> dict[str, Any]:
-    return {
-        "id": process.id, "workflow": process.workflow, "title": wf_title,
-        "workflow_version": process.workflow_version, "state": process.state,
-        "paused_from": process.paused_from, "version": process.version, "ended": process.terminal,
-        "initiator_party": process.initiator_party_id, "facts": process.data or {},
-        "started_at": from_db(process.started_at).isoformat(), "updated_at": from_db(process.updated_at).isoformat(),
-    }
+from engine.runtime import _allowed, _facts, check_readable, load_process, possible_for
+from engine.views import process_view as view
 
 
 def show(session: Session, registry: Registry, actor: Actor, process_id: int) -> dict[str, Any]:
@@ -215,7 +206,7 @@ def of_workflow(session: Session, registry: Registry, actor: Actor, process_id: 
     """A process of ``workflow`` that the actor's role may read or act on in some capacity; any
     other is refused in the words used for one that does not exist."""
     from engine.errors import Hidden
-    from engine.runtime import missing_message, reads
+    from engine.runtime import missing_message
 
     process = session.get(Process, process_id)
     if process is None or process.workflow != workflow:

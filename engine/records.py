@@ -24,16 +24,16 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from engine import audit
-from engine.clock import from_db, zone
+from engine.clock import zone
 from engine.crypto import Vault
 from engine.errors import InvalidInput, NotFound, NotPermitted
 from engine.definition import PAUSED
 from engine.models import CHANNELS, LANGUAGES, ROLES, VICTIM_SIDE_KINDS, Case, Party, Process, ProtectiveOrder, Staff
 from engine.permissions import Actor, require
 
-VICTIM_READERS = frozenset({"advocate", "victim_services", "facilitator", "admin", "officer"})
-CONTACT_READERS = frozenset({"advocate", "victim_services", "facilitator", "admin"})  # the rest see less (below)
-OFFICER_SEES_ADDRESS = "privacy.officer_sees_victim_address"
+# Who sees what of a party, and a case's own fields: ``engine.views`` (read through ``engine.tables``, so
+# the lean ``vcase case show`` runs the same rules).
+from engine.views import ORDERS_CACHE, case_view, order_active, viewer
 
 
 # -- staff -----------------------------------------------------------------
@@ -207,18 +207,7 @@ def set_safety(
 
 # Per-transaction caches (``session.info``): a scheduler batch reads each case's parties and orders
 # once. The writers below drop them, so a later read in the same transaction sees the change.
-PARTIES_CACHE, ORDERS_CACHE = "vcase.parties", "vcase.orders"
-
-
-def order_active(session: Session, case_id: int, on: date) -> bool:
-    cache = session.info.setdefault(ORDERS_CACHE, {})
-    if (case_id, on) not in cache:
-        query = select(ProtectiveOrder.id).where(
-            ProtectiveOrder.case_id == case_id, ProtectiveOrder.starts_on <= on,
-            (ProtectiveOrder.ends_on.is_(None)) | (ProtectiveOrder.ends_on >= on),
-        )
-        cache[(case_id, on)] = session.execute(query.limit(1)).first() is not None
-    return cache[(case_id, on)]
+PARTIES_CACHE = "vcase.parties"
 
 
 def case_parties(session: Session, case_id: int) -> dict[int, dict[str, Any]]:
@@ -270,19 +259,6 @@ def case_facts(session: Session, case: Case, now: datetime) -> dict[str, Any]:
         "order_active": order_active(session, case.id, local_today),
         "misconduct_toward_victim": case.misconduct_toward_victim,
         "supervision_ends_on": case.supervision_ends_on.isoformat() if case.supervision_ends_on else None,
-    }
-
-
-def case_view(session: Session, case: Case, now: datetime) -> dict[str, Any]:
-    officer = session.get(Staff, case.officer_id)
-    facts = case_facts(session, case, now)
-    return {
-        "case_number": case.case_number, "supervised_person": case.supervised_person,
-        "officer": officer.login if officer else None, "time_zone": case.time_zone,
-        "ipv": case.ipv, "order_active": facts["order_active"],
-        "misconduct_toward_victim": case.misconduct_toward_victim,
-        "supervision_ends_on": case.supervision_ends_on.isoformat() if case.supervision_ends_on else None,
-        "opened": from_db(case.created_at).isoformat(),
     }
 
 
@@ -351,66 +327,14 @@ def add_party(
     return party
 
 
-def party_view(vault: Vault, party: Party, with_contact: bool = True) -> dict[str, Any]:
-    """Everything about a party, decrypted: for the roles in ``CONTACT_READERS``."""
-    view = {
-        "id": party.id, "kind": party.kind, "side": party.side, "name": vault.decrypt(party.name_enc),
-        "represents": party.represents_id, "minor": party.is_minor, "deceased": party.is_deceased,
-        "channels": [c for c in party.channels.split(",") if c], "language": party.language,
-        "time_zone": party.time_zone,
-    }
-    if with_contact:
-        view.update(email=vault.decrypt_optional(party.email_enc), phone=vault.decrypt_optional(party.phone_enc),
-                    address=vault.decrypt_optional(party.address_enc))
-    return view
-
-
-def _officer_view(vault: Vault, party: Party, sees_address: bool, with_contact: bool) -> dict[str, Any]:
-    """What an officer sees of a party: the person they supervise in full (supervision data); of the
-    victim side, that the party exists and its kind, with the agency's setting also name and postal
-    address. Nothing they are not shown is decrypted."""
-    if party.side != "victim":
-        return party_view(vault, party, with_contact=False)
-    view: dict[str, Any] = {"id": party.id, "kind": party.kind, "side": party.side, "represents": party.represents_id}
-    if sees_address:
-        view["name"] = vault.decrypt(party.name_enc)
-        if with_contact:
-            view["address"] = vault.decrypt_optional(party.address_enc)
-    if with_contact:
-        view["withheld"] = (("e-mail, phone and choices" if sees_address else "name, contact details and choices")
-                            + f" are not shown to officers (setting {OFFICER_SEES_ADDRESS})")
-    return view
-
-
-def _viewer(session: Session, actor: Actor):
-    """How ``actor`` sees a party: a function (vault, party, with_contact) -> dict."""
-    if actor.role in CONTACT_READERS:
-        return party_view
-    if actor.role == "officer":
-        from engine.settings import engine_value
-
-        sees_address = engine_value(session, OFFICER_SEES_ADDRESS) == "yes"
-        return lambda vault, party, with_contact: _officer_view(vault, party, sees_address, with_contact)
-    raise NotPermitted(f"{actor.role} may not see parties")  # party.show admits no other role; kept as a backstop
-
-
 def show_party(session: Session, vault: Vault, actor: Actor, party_id: int) -> dict[str, Any]:
     """One party as the reader's role may see it (see the module's docstring)."""
     require(actor, "party.show")
-    view = _viewer(session, actor)
+    view = viewer(session, actor)
     party = session.get(Party, party_id)
     if party is None:
         raise NotFound(f"no party {party_id}; `vcase party list CASE` shows the parties of a case")
     return view(vault, party, True)
-
-
-def list_parties(session: Session, vault: Vault, actor: Actor, case_number: str) -> list[dict[str, Any]]:
-    """The parties of a case without contact details, as the reader's role may see them."""
-    require(actor, "party.show")
-    view = _viewer(session, actor)
-    case = case_by_number(session, case_number)
-    rows = session.execute(select(Party).where(Party.case_id == case.id).order_by(Party.id)).scalars()
-    return [view(vault, p, False) for p in rows]
 
 
 def offender_party(session: Session, case_id: int) -> Party:

@@ -108,15 +108,11 @@ class Registry:
         return compiled
 
     def get(self, name: str, version: int) -> Compiled:
-        try:
-            return self._by_key[(name, version)]
-        except KeyError:
-            if any(n == name for n, _ in self._by_key):
-                raise NotFound(
-                    f"workflow {name} version {version} is no longer installed; a process pinned to it "
-                    "needs that version restored in workflows/ (definitions keep their old versions)"
-                ) from None
-            raise NotFound(f"unknown workflow {name!r}; `vcase workflow list` shows them") from None
+        return _lookup(self._by_key, name, version)
+
+    def definition(self, name: str, version: int) -> Workflow:
+        """The definition a process is pinned to (what readers need: no Machine)."""
+        return self.get(name, version).workflow
 
     def latest(self, name: str) -> Compiled:
         versions = [v for n, v in self._by_key if n == name]
@@ -131,17 +127,48 @@ class Registry:
         return [self._by_key[k] for k in sorted(self._by_key)]
 
 
-def load_modules(module_names) -> Registry:
-    registry = Registry()
+def _lookup(by_key: dict, name: str, version: int):
+    try:
+        return by_key[(name, version)]
+    except KeyError:
+        if any(n == name for n, _ in by_key):
+            raise NotFound(
+                f"workflow {name} version {version} is no longer installed; a process pinned to it "
+                "needs that version restored in workflows/ (definitions keep their old versions)"
+            ) from None
+        raise NotFound(f"unknown workflow {name!r}; `vcase workflow list` shows them") from None
+
+
+def _definitions(module_names) -> list[Workflow]:
+    found = []
     for module_name in module_names:
         module = importlib.import_module(module_name)
-        for wf in getattr(module, "VERSIONS", None) or [module.WORKFLOW]:
-            registry.add(wf)
+        found.extend(getattr(module, "VERSIONS", None) or [module.WORKFLOW])
+    return found
+
+
+def load_modules(module_names) -> Registry:
+    registry = Registry()
+    for wf in _definitions(module_names):
+        registry.add(wf)
     return registry
+
+
+def _installed() -> list[str]:
+    """The built-in workflow modules plus any listed in ``VCASE_WORKFLOWS`` (comma-separated)."""
+    return list(BUILT_IN) + [m.strip() for m in os.environ.get("VCASE_WORKFLOWS", "").split(",") if m.strip()]
 
 
 @lru_cache(maxsize=1)
 def default() -> Registry:
-    """The built-in workflows plus any listed in ``VCASE_WORKFLOWS`` (comma-separated modules)."""
-    extra = [m.strip() for m in os.environ.get("VCASE_WORKFLOWS", "").split(",") if m.strip()]
-    return load_modules(list(BUILT_IN) + extra)
+    """The installed workflows (``_installed``), each checked and compiled to its Machine."""
+    return load_modules(_installed())
+
+
+@lru_cache(maxsize=1)
+def definitions():
+    """The installed workflows' definitions by (name, version), neither checked nor compiled: for a
+    read command that only asks who may read a process (``engine.reader``). ``default()`` is what
+    checks them, at every command that changes anything and in the tests."""
+    by_key = {(wf.name, wf.version): wf for wf in _definitions(_installed())}
+    return lambda name, version: _lookup(by_key, name, version)

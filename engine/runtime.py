@@ -32,7 +32,7 @@ from engine.definition import (
 )
 from engine.errors import Conflict, Hidden, InvalidInput, NotAllowed, NotFound, NotPermitted
 from engine.models import Case, Process, WorkflowPin
-from engine.permissions import Actor
+from engine.permissions import Actor, reads
 from engine.registry import Compiled, Registry
 
 MAX_TEXT = 2000
@@ -97,10 +97,6 @@ def load_process(session: Session, process_id: int) -> Process:
     if process is None:
         raise NotFound(missing_message(process_id))
     return process
-
-
-def reads(wf: Workflow, actor: Actor) -> bool:
-    return (actor.role in wf.readers and actor.within(wf)) or actor.role == "system"
 
 
 def check_readable(wf: Workflow, actor: Actor, process_id: Optional[int] = None) -> None:

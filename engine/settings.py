@@ -23,12 +23,13 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Optional
 
 from sqlalchemy import select
-from sqlmodel import Session
 
-from engine import audit
+from engine import tables
 from engine.errors import InvalidInput
-from engine.models import Setting
 from engine.permissions import Actor, require
+
+# Reading settings goes through ``engine.tables`` (a session or a plain connection will do); only
+# ``set_value`` loads the ORM and the audit trail.
 
 
 class SettingSpec(str):
@@ -311,34 +312,34 @@ def _read(spec: SettingSpec, stored: str) -> tuple[str, bool]:
         return spec.invalid_reads_as, False
 
 
-def load(session: Session, registry) -> dict[str, str]:
+def load(session: Any, registry) -> dict[str, str]:
     """The value of every setting; a stored value its type refuses reads as the default."""
     cached = session.info.get(CACHE)
     if cached is not None and cached[0] is registry:
         return dict(cached[1])
     declared = specs(registry)
     merged = {key: spec.default for key, spec in declared.items()}
-    for row in session.execute(select(Setting)).scalars():
+    for row in session.execute(select(tables.setting)):
         spec = declared.get(row.key)
         merged[row.key] = row.value if spec is None else _read(spec, row.value)[0]
     session.info[CACHE] = (registry, dict(merged))
     return merged
 
 
-def engine_value(session: Session, key: str) -> str:
+def engine_value(session: Any, key: str) -> str:
     """One of the engine's own settings (no registry needed), checked like ``load``."""
     spec = ENGINE_DEFAULTS[key]
     cached = session.info.get(CACHE)
     if cached is not None:
         return cached[1][key]
-    row = session.get(Setting, key)
+    row = session.execute(select(tables.setting).where(tables.setting.c.key == key)).one_or_none()
     return spec.default if row is None else _read(spec, row.value)[0]
 
 
-def listing(session: Session, registry) -> list[dict[str, Any]]:
+def listing(session: Any, registry) -> list[dict[str, Any]]:
     """Every setting with its value, what it takes, and whether a stored value was refused."""
     declared = specs(registry)
-    stored = {row.key: row.value for row in session.execute(select(Setting)).scalars()}
+    stored = {row.key: row.value for row in session.execute(select(tables.setting))}
     rows = []
     for key in sorted(set(declared) | set(stored)):
         spec = declared.get(key)
@@ -354,7 +355,7 @@ def listing(session: Session, registry) -> list[dict[str, Any]]:
     return rows
 
 
-def set_value(session: Session, registry, actor: Actor, key: str, value: str, now: datetime) -> str:
+def set_value(session, registry, actor: Actor, key: str, value: str, now: datetime) -> str:
     """Store ``value`` (as its type writes it) and audit it; a value the type refuses changes nothing."""
     require(actor, "settings.set")
     declared = specs(registry)
@@ -365,6 +366,9 @@ def set_value(session: Session, registry, actor: Actor, key: str, value: str, no
     except ValueError:
         shown = value if len(value) <= 60 else value[:57] + "..."
         raise InvalidInput(f"setting {key} takes {declared[key].expected}, not {shown!r}; nothing was changed") from None
+    from engine import audit
+    from engine.models import Setting
+
     session.info.pop(CACHE, None)
     row = session.get(Setting, key) or Setting(key=key, value=value)
     row.value = value

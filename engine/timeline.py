@@ -16,7 +16,8 @@ from engine.clock import from_db
 from engine.models import AuditEntry, Notice, Process, Timer
 from engine.permissions import Actor, require
 from engine.permissions import COMMANDS
-from engine.records import VICTIM_READERS, case_by_number
+from engine.records import case_by_number
+from engine.views import VICTIM_READERS
 from engine.registry import Registry
 
 # Case-level entries some roles may not see at all: who each action is shown to. A victim's details

@@ -24,6 +24,7 @@ published table cannot single anyone out; zero is shown.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from collections import defaultdict
@@ -33,11 +34,11 @@ from typing import Any, Optional
 from sqlalchemy import except_, func, select
 
 from engine import settings
-from engine.models import PartyProfile
+from engine import tables
 from engine.clock import describe, zone
 from engine.errors import InvalidInput
 from engine.permissions import require, resolve
-from services import service_log, service_sources
+from services import service_sources
 from services.pmt_catalog import (
     AGE_BANDS, CATEGORIES, GENDER, ITEMS, MULTIPLE_RACES, NONE, NOT_REPORTED, NOT_TRACKED, RACE_ETHNICITY,
     SPECIAL_CLASSIFICATIONS, VICTIMIZATION_TYPES, category_of,
@@ -137,8 +138,18 @@ def _counts(s, fy_lo: datetime, lo: datetime, hi: datetime) -> Counts:
     return Counts(served, new, dict(times), people, contacts, anonymous_by_category)
 
 
+def profiles(app, session, party_ids) -> dict[int, dict[str, list[str]]]:
+    """The decrypted profiles of the parties ``party_ids`` selects (a select of ids: the database
+    picks the profiles on file among them), for the report's aggregates; never shown one by one."""
+    profile = tables.party_profile
+    rows = session.execute(select(profile.c.party_id, profile.c.profile_enc).where(profile.c.party_id.in_(party_ids)))
+    return {row.party_id: json.loads(app.store.vault.decrypt(row.profile_enc)) for row in rows}
+
+
 def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, Any]:
-    with app.store.read() as s:
+    """The report (``app``: an ``App`` or the read-only ``engine.reader.Reader``; it reads through
+    ``engine.tables`` on a plain connection, so ``vcase report pmt`` loads no ORM)."""
+    with app.store.reading() as s:
         require(resolve(s, app.login, now=app.now()), "report.pmt")
         zone_name = settings.engine_value(s, "agency.time_zone")
         start_month = int(settings.engine_value(s, "agency.fiscal_year_start"))
@@ -146,12 +157,12 @@ def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, An
         fy_lo, lo, hi = day_start(fy_day, zone_name), day_start(q_day, zone_name), day_start(end_day, zone_name)
 
         counts = _counts(s, fy_lo, lo, hi)
-        found = service_log.profiles(app, s, select(service_sources.given(lo, hi, columns=PARTY).c.party_id))
+        found = profiles(app, s, select(service_sources.given(lo, hi, columns=PARTY).c.party_id))
         new_ids: set[int] = set()
         if found:
             new = _new(fy_lo, lo, hi).subquery()
-            new_ids = set(s.execute(select(PartyProfile.party_id).where(
-                PartyProfile.party_id.in_(select(new.c.party_id)))).scalars())
+            profile = tables.party_profile.c
+            new_ids = set(s.execute(select(profile.party_id).where(profile.party_id.in_(select(new.c.party_id)))).scalars())
         victimization, classification = defaultdict(int), defaultdict(int)
         race, gender, age = defaultdict(int), defaultdict(int), defaultdict(int)
         for party, profile in found.items():

@@ -22,7 +22,6 @@ from datetime import datetime
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping, Optional
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from engine import audit, confidentiality, settings
@@ -277,10 +276,3 @@ def show_profile(app, party_id: int) -> dict[str, Any]:
 
 def _view(party_id: int, profile: Mapping[str, list[str]]) -> dict[str, Any]:
     return {"party": party_id, **{q: list(profile.get(q) or [NOT_TRACKED]) for q in QUESTIONS}}
-
-
-def profiles(app, session: Session, party_ids) -> dict[int, dict[str, list[str]]]:
-    """The decrypted profiles of the parties ``party_ids`` selects (a select of ids: the database
-    picks the profiles on file among them), for a report's aggregates; never shown one by one."""
-    rows = session.execute(select(PartyProfile).where(PartyProfile.party_id.in_(party_ids))).scalars()
-    return {row.party_id: _decrypt(app, row) for row in rows}

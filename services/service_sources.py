@@ -28,11 +28,16 @@ from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import String, and_, case, cast, func, literal, literal_column, select, true, union_all
-from sqlmodel import Session
 
 from engine.clock import from_db
 from engine.definition import START
-from engine.models import DELIVERED_STATUSES, AuditEntry, Notice, Partner, Process, ServiceEntry
+from engine import tables
+from engine.vocabulary import DELIVERED_STATUSES
+
+# The sources read through the schema's Core view (``engine.tables``): a report needs no ORM, and runs on
+# a session or on a plain connection (``Store.reading``, what ``vcase report pmt`` opens).
+AuditEntry, Notice, Partner = tables.audit_entry.c, tables.notice.c, tables.partner.c
+Process, ServiceEntry = tables.process.c, tables.service_entry.c
 
 # Partner sectors whose services are victim programs: a referral there is A3, anywhere else A4.
 VICTIM_PROGRAM_SECTORS = ("dv_program", "sexual_assault_program", "child_advocacy", "elder_abuse",
@@ -114,10 +119,10 @@ def _step(source: StepSource, lo, hi, party_id, case_id, columns):
         item: Any = case((Partner.sector.in_(VICTIM_PROGRAM_SECTORS), "A3"), else_="A4") if sector else source.item
         query = (select(*_row(Process.initiator_party_id, item, AuditEntry.at, _kind(source), Process.id,
                               columns=columns))
-                 .select_from(Process).join(AuditEntry, AuditEntry.process_id == Process.id)
+                 .select_from(tables.process).join(tables.audit_entry, AuditEntry.process_id == Process.id)
                  .where(AuditEntry.action == f"{source.workflow}.{source.event}", _window(AuditEntry.at, lo, hi)))
         if sector:
-            query = query.outerjoin(Partner, Partner.id == Process.data["partner"].as_integer())
+            query = query.outerjoin(tables.partner, Partner.id == Process.data["partner"].as_integer())
     query = query.where(Process.workflow == source.workflow, Process.initiator_party_id.is_not(None))
     if party_id is not None:
         query = query.where(Process.case_id == case_id, Process.initiator_party_id == party_id)
@@ -133,7 +138,7 @@ def given(lo: Optional[datetime] = None, hi: Optional[datetime] = None, party_id
     return union_all(*parts).subquery("given")
 
 
-def for_party(session: Session, party_id: int, case_id: int) -> list[dict[str, Any]]:
+def for_party(session: Any, party_id: int, case_id: int) -> list[dict[str, Any]]:
     """Every service a party was given, staff-recorded and automatic, oldest first."""
     g = given(party_id=party_id, case_id=case_id)
     rows = session.execute(select(g).order_by(g.c.at, g.c.item)).all()
