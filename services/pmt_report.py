@@ -31,7 +31,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import except_, func, select
 
 from engine import settings
 from engine import tables
@@ -111,39 +111,31 @@ class Counts:
     people: dict[str, int]
     contacts: int
     anonymous_by_category: dict[str, int]
-    new_parties: frozenset[int]
 
 
-def _category(item: str) -> str:
-    """An item's PMT category in Python: its letter, or COMP (``service_sources.category`` in SQL)."""
-    return "COMP" if item == "COMP" else item[:1]
+def _new(fy_lo: datetime, lo: datetime, hi: datetime):
+    """The parties served in ``[lo, hi)`` and not in ``[fy_lo, lo)``: new this fiscal year."""
+    return except_(select(service_sources.given(lo, hi, columns=PARTY).c.party_id),
+                   select(service_sources.given(fy_lo, lo, columns=PARTY).c.party_id))
 
 
 def _counts(s, fy_lo: datetime, lo: datetime, hi: datetime) -> Counts:
-    """Every count of the quarter. The union of the sources is read twice, the quarter's (party,
-    item) rows and the parties served earlier in the fiscal year, and counted here: counting each
-    figure in SQL walked the union once a figure (issue 19: the report within 3x of ``case show``)."""
+    """Every count of the quarter, counted by the database over the union of the sources."""
     g = service_sources.given(lo, hi, columns=("party_id", "item"))
+    served = s.execute(select(func.count(func.distinct(g.c.party_id)))).scalar() or 0
+    new = s.execute(select(func.count()).select_from(_new(fy_lo, lo, hi).subquery())).scalar() or 0
     times: dict[str, int] = defaultdict(int)
-    by_category: dict[str, set[int]] = defaultdict(set)
-    served: set[int] = set()
-    for party, item in s.execute(select(g.c.party_id, g.c.item)):
-        if party is None:
-            continue
-        served.add(party)
-        times[item] += 1
-        by_category[_category(item)].add(party)
-    earlier = service_sources.given(fy_lo, lo, columns=PARTY)
-    before = set(s.execute(select(earlier.c.party_id).distinct()).scalars())
-    new = frozenset(served - before)
+    for item, n in s.execute(select(g.c.item, func.count()).group_by(g.c.item)):
+        times[item] += n
+    cat = service_sources.category(g.c.item)
+    people = dict(s.execute(select(cat, func.count(func.distinct(g.c.party_id))).group_by(cat)).all())
     a = service_sources.anonymous(lo, hi)
     contacts = s.execute(select(func.count(func.distinct(a.c.contact)))).scalar() or 0
     for item, n in s.execute(select(a.c.item, func.count()).group_by(a.c.item)):
         times[item] += n
     acat = service_sources.category(a.c.item)
     anonymous_by_category = dict(s.execute(select(acat, func.count(func.distinct(a.c.contact))).group_by(acat)).all())
-    return Counts(len(served), len(new), dict(times), {c: len(p) for c, p in by_category.items()}, contacts,
-                  anonymous_by_category, new)
+    return Counts(served, new, dict(times), people, contacts, anonymous_by_category)
 
 
 def profiles(app, session, party_ids) -> dict[int, dict[str, list[str]]]:
@@ -166,7 +158,11 @@ def pmt(app, quarter: str, suppress_below: Optional[int] = None) -> dict[str, An
 
         counts = _counts(s, fy_lo, lo, hi)
         found = profiles(app, s, select(service_sources.given(lo, hi, columns=PARTY).c.party_id))
-        new_ids = counts.new_parties & found.keys()  # the new among those with a profile on file
+        new_ids: set[int] = set()
+        if found:
+            new = _new(fy_lo, lo, hi).subquery()
+            profile = tables.party_profile.c
+            new_ids = set(s.execute(select(profile.party_id).where(profile.party_id.in_(select(new.c.party_id)))).scalars())
         victimization, classification = defaultdict(int), defaultdict(int)
         race, gender, age = defaultdict(int), defaultdict(int), defaultdict(int)
         for party, profile in found.items():
