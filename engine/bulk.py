@@ -28,7 +28,8 @@ def execute_many(session, statement: ClauseElement, rows: Sequence[dict[str, Any
     connection = session.connection()
     dialect = connection.dialect
     keys = list(rows[0])
-    compiled = statement.compile(dialect=dialect, column_keys=keys)
+    # for_executemany: as SQLAlchemy compiles it for many rows (on PostgreSQL, no RETURNING of the new ids)
+    compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
     if compiled.insert_prefetch or compiled.update_prefetch:  # Python-side defaults: SQLAlchemy computes them
         return session.execute(statement, list(rows)).rowcount
     names = list(compiled.positiontup) if compiled.positiontup is not None else list(compiled.binds)

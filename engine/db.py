@@ -84,6 +84,21 @@ def _first_line(message: str) -> str:
     return message.strip().splitlines()[0][:200] if message.strip() else "integrity error"
 
 
+def flushed(session):
+    """``session``, with what the caller added through the ORM written first: a read through
+    ``engine.tables`` (Core) does not autoflush as an ORM query does. A plain connection as it is."""
+    flush = getattr(session, "flush", None)
+    if flush is not None:
+        flush()
+    return session
+
+
+def _forget(info: dict) -> None:
+    """Drop the per-transaction caches (``vcase.*``: settings, orders, parties) from ``info``."""
+    for key in [k for k in info if isinstance(k, str) and k.startswith("vcase.")]:
+        del info[key]
+
+
 class Store:
     """The database and the key, checked once when opened."""
 
@@ -184,6 +199,9 @@ class Store:
         """A read-only transaction on a plain connection, for readers written on ``engine.tables``
         (they take a session or a connection alike): no ORM is loaded. Rolled back at the end."""
         with self.engine.connect() as conn:
+            # A pooled connection's ``info`` outlives the transaction: the per-transaction caches go with
+            # it, or a protective order recorded since would read as absent on the next use of the connection.
+            _forget(conn.info)
             try:
                 with conn.begin() as tx:
                     yield conn
@@ -193,6 +211,8 @@ class Store:
                 if translated is exc:
                     raise
                 raise translated from exc
+            finally:
+                _forget(conn.info)
 
     @contextmanager
     def daemon_mode(self) -> Iterator[None]:

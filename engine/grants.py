@@ -59,10 +59,11 @@ def sync(session: Session, wf: Workflow, process: Any, target: str, now: datetim
 def in_force(session: Any, partner_id: int, now: datetime) -> list[Any]:
     """The grants a partner holds at ``now`` (rows; read through ``engine.tables``, so a session or a
     plain connection will do: ``permissions.resolve`` runs on both)."""
+    from engine.db import flushed
     from engine.tables import access_grant
 
     g = access_grant.c
-    return list(session.execute(select(access_grant).where(
+    return list(flushed(session).execute(select(access_grant).where(
         g.partner_id == partner_id, g.ended_at.is_(None), g.starts_at <= now,
         or_(g.until.is_(None), g.until > now)).order_by(g.id)))
 

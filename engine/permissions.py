@@ -16,6 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 
 from engine import tables
+from engine.db import flushed
 from engine.definition import SELF_ROLE, SYSTEM_ROLE
 from engine.errors import InvalidInput, NotFound, NotPermitted
 
@@ -184,7 +185,7 @@ def resolve(session: Any, login: str, *, for_party: Optional[int] = None, via: O
     ``now`` grant (nothing at all without ``now``: a caller that does not say when gets no access)."""
     if not login:
         raise NotPermitted("no user: set VCASE_USER to your vcase login")
-    staff = session.execute(select(tables.staff).where(tables.staff.c.login == login)).one_or_none()
+    staff = flushed(session).execute(select(tables.staff).where(tables.staff.c.login == login)).one_or_none()
     if staff is None or not staff.active:
         raise NotPermitted(f"{login!r} is not an active vcase user; ask an admin to run `vcase staff add {login} ...`")
     if via is not None and via not in VIA:
@@ -207,7 +208,7 @@ def resolve(session: Any, login: str, *, for_party: Optional[int] = None, via: O
 def _party(session: Any, party_id: int):
     """The party's id, side and case (None if there is no such party)."""
     p = tables.party.c
-    return session.execute(select(p.id, p.side, p.case_id).where(p.id == party_id)).one_or_none()
+    return flushed(session).execute(select(p.id, p.side, p.case_id).where(p.id == party_id)).one_or_none()
 
 
 def self_actor(session: Any, party_id: int, via: str) -> Actor:

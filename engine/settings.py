@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping, Optional
 from sqlalchemy import select
 
 from engine import tables
+from engine.db import flushed
 from engine.errors import InvalidInput
 from engine.permissions import Actor, require
 
@@ -319,7 +320,7 @@ def load(session: Any, registry) -> dict[str, str]:
         return dict(cached[1])
     declared = specs(registry)
     merged = {key: spec.default for key, spec in declared.items()}
-    for row in session.execute(select(tables.setting)):
+    for row in flushed(session).execute(select(tables.setting)):
         spec = declared.get(row.key)
         merged[row.key] = row.value if spec is None else _read(spec, row.value)[0]
     session.info[CACHE] = (registry, dict(merged))
@@ -332,14 +333,14 @@ def engine_value(session: Any, key: str) -> str:
     cached = session.info.get(CACHE)
     if cached is not None:
         return cached[1][key]
-    row = session.execute(select(tables.setting).where(tables.setting.c.key == key)).one_or_none()
+    row = flushed(session).execute(select(tables.setting).where(tables.setting.c.key == key)).one_or_none()
     return spec.default if row is None else _read(spec, row.value)[0]
 
 
 def listing(session: Any, registry) -> list[dict[str, Any]]:
     """Every setting with its value, what it takes, and whether a stored value was refused."""
     declared = specs(registry)
-    stored = {row.key: row.value for row in session.execute(select(tables.setting))}
+    stored = {row.key: row.value for row in flushed(session).execute(select(tables.setting))}
     rows = []
     for key in sorted(set(declared) | set(stored)):
         spec = declared.get(key)

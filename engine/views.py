@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from engine import tables
 from engine.clock import from_db, zone
+from engine.db import flushed
 from engine.errors import NotFound, NotPermitted
 from engine.permissions import Actor, reads, require
 
@@ -32,16 +33,8 @@ ORDERS_CACHE = "vcase.orders"
 Definitions = Callable[[str, int], Any]
 
 
-def _flushed(session: Any) -> Any:
-    """What the caller added through the ORM is written first (a Core read does not autoflush)."""
-    flush = getattr(session, "flush", None)
-    if flush is not None:
-        flush()
-    return session
-
-
 def case_row(session: Any, case_number: str) -> Any:
-    row = _flushed(session).execute(select(tables.case_file).where(tables.case_file.c.case_number == case_number)).one_or_none()
+    row = flushed(session).execute(select(tables.case_file).where(tables.case_file.c.case_number == case_number)).one_or_none()
     if row is None:
         raise NotFound(f"no case {case_number!r}; `vcase case list` shows the cases")
     return row
@@ -52,14 +45,14 @@ def order_active(session: Any, case_id: int, on: date) -> bool:
     if (case_id, on) not in cache:
         o = tables.protective_order.c
         query = select(o.id).where(o.case_id == case_id, o.starts_on <= on, (o.ends_on.is_(None)) | (o.ends_on >= on))
-        cache[(case_id, on)] = _flushed(session).execute(query.limit(1)).first() is not None
+        cache[(case_id, on)] = flushed(session).execute(query.limit(1)).first() is not None
     return cache[(case_id, on)]
 
 
 def case_view(session: Any, case: Any, now: datetime) -> dict[str, Any]:
     """The case's own fields, for every reader allowed ``case.show``."""
     s = tables.staff.c
-    officer = _flushed(session).execute(select(s.login).where(s.id == case.officer_id)).scalar()
+    officer = flushed(session).execute(select(s.login).where(s.id == case.officer_id)).scalar()
     return {
         "case_number": case.case_number, "supervised_person": case.supervised_person,
         "officer": officer, "time_zone": case.time_zone,
@@ -141,7 +134,7 @@ def readable_processes(session: Any, definition: Definitions, actor: Actor, case
     """The case's processes the reader's role may read (the rest are not mentioned at all)."""
     p = tables.process.c
     out = []
-    for process in _flushed(session).execute(select(tables.process).where(p.case_id == case_id).order_by(p.id)):
+    for process in flushed(session).execute(select(tables.process).where(p.case_id == case_id).order_by(p.id)):
         wf = definition(process.workflow, process.workflow_version)
         if reads(wf, actor):
             out.append(process_view(process, wf.title))

@@ -99,3 +99,24 @@ def test_a_column_with_a_python_default_is_left_to_sqlalchemy(store):
             assert s.execute(select(scratch.c.made).order_by(scratch.c.id)).scalars().all() == ["by default"] * 2
     finally:
         md.drop_all(store.engine)
+
+
+def test_the_sql_is_what_sqlalchemy_sends_for_many_rows(store):
+    """Compiled for many rows: on PostgreSQL an INSERT without RETURNING (nothing reads the new ids)."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        rows = [dict(login=f"bulk{i}", display_name="B", role="advocate", active=True, created_at=NOW)
+                for i in range(3)]  # no id given: SQLAlchemy would return the new ids of one row
+        with store.write() as s:
+            execute_many(s, insert(tables.staff), rows)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    inserts = [q for q in sent if q.startswith("INSERT")]
+    assert len(inserts) == 1 and "RETURNING" not in inserts[0].upper()

@@ -77,6 +77,21 @@ def test_what_it_shows_is_filtered_by_role(busy_case):
     assert advocate["order_active"] is True and advocate["ipv"] is True
 
 
+def test_one_reader_sees_an_order_recorded_between_two_reads(partner_staff):  # noqa: F811
+    """The order cache lives for one transaction, not on the pooled connection: a client kept open
+    (a service, a test) must not show an order recorded since as absent."""
+    a = partner_staff
+    reader = Reader(a.store, "avery", a.clock)
+    assert reader.show_case(a.case)["order_active"] is False
+    a.officer.set_safety(a.case, order=("no_contact", date(2026, 1, 1), None))
+    assert reader.show_case(a.case)["order_active"] is True
+    a.admin.set_setting("privacy.officer_sees_victim_address", "yes")  # the settings cache likewise
+    officer = Reader(a.store, "oscar", a.clock)
+    assert "Maria Victim" in [p.get("name") for p in officer.show_case(a.case)["parties"]]
+    a.admin.set_setting("privacy.officer_sees_victim_address", "no")
+    assert "Maria Victim" not in [p.get("name") for p in officer.show_case(a.case)["parties"]]
+
+
 def test_vcase_case_show_prints_what_app_returns(run, busy_case):
     a = busy_case
     code, out, err = run("avery", "case", "show", a.case, "--json")
