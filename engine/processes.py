@@ -24,7 +24,7 @@ from engine.records import case_by_number
 from engine.registry import Registry
 from engine.agency import case_or_scope
 from engine.runtime import _allowed, _facts, check_readable, load_process, possible_for
-from engine.views import process_view as view
+from engine.views import process_view as view, readable_processes
 
 
 def show(session: Session, registry: Registry, actor: Actor, process_id: int) -> dict[str, Any]:
@@ -50,15 +50,7 @@ def list_for_case(session: Session, registry: Registry, actor: Actor, case_numbe
     case = case_by_number(session, case_number)
     if workflow:
         check_readable(registry.latest(workflow).workflow, actor)
-    query = select(Process).where(Process.case_id == case.id).order_by(Process.id)
-    if workflow:
-        query = query.where(Process.workflow == workflow)
-    out = []
-    for process in session.execute(query).scalars():
-        wf = registry.get(process.workflow, process.workflow_version).workflow
-        if reads(wf, actor):
-            out.append(view(process, wf.title))
-    return out
+    return readable_processes(session, registry.definition, actor, case.id, workflow)
 
 
 def glimpse(session: Session, vault, registry: Registry, actor: Actor, process_id: int, now) -> dict[str, Any]:

@@ -13,7 +13,7 @@ a read command within 1.2x of ``import sqlmodel``).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from sqlalchemy import select
 
@@ -130,11 +130,16 @@ def process_view(process: Any, wf_title: str) -> dict[str, Any]:
     }
 
 
-def readable_processes(session: Any, definition: Definitions, actor: Actor, case_id: int) -> list[dict[str, Any]]:
-    """The case's processes the reader's role may read (the rest are not mentioned at all)."""
+def readable_processes(session: Any, definition: Definitions, actor: Actor, case_id: int,
+                       workflow: Optional[str] = None) -> list[dict[str, Any]]:
+    """The case's processes (of ``workflow``, if given) the reader's role may read; the rest are not
+    mentioned at all."""
     p = tables.process.c
+    query = select(tables.process).where(p.case_id == case_id).order_by(p.id)
+    if workflow:
+        query = query.where(p.workflow == workflow)
     out = []
-    for process in flushed(session).execute(select(tables.process).where(p.case_id == case_id).order_by(p.id)):
+    for process in flushed(session).execute(query):
         wf = definition(process.workflow, process.workflow_version)
         if reads(wf, actor):
             out.append(process_view(process, wf.title))
