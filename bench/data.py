@@ -123,6 +123,7 @@ def t0_for(now: datetime) -> datetime:
 
 def seed_template(store, t0: datetime, per_case: int, zone: str = "America/Chicago"):
     from services import notify_api as N
+    from services import service_log
     from engine.api import App
     from engine.clock import SimulatedClock
     from engine.records import bootstrap_admin
@@ -147,19 +148,31 @@ def seed_template(store, t0: datetime, per_case: int, zone: str = "America/Chica
         party = advocate.add_party(TEMPLATE_CASE, "survivor", f"Survivor {k}", email=f"survivor{k}@example.org",
                                    channels=("email",))
         N.register(advocate, TEMPLATE_CASE, party["id"], "release_scheduled,released")
+        if k < len(PROFILES):  # some victims answered the funder's questions (the PMT report decrypts them)
+            service_log.set_profile(advocate, party["id"], PROFILES[k], "in_person")
     N.record_event(officer, TEMPLATE_CASE, "release_scheduled", t0 + timedelta(days=60), "")
     return admin
+
+
+# Two of a case's five victims have a demographic profile on file (the answers the PMT report counts).
+PROFILES = (
+    {"race": ["black_african_american"], "gender": ["female"], "age": ["25-59"],
+     "victimization": ["domestic_family_violence"]},
+    {"race": ["asian", "white_non_latino"], "gender": ["male"], "age": ["60+"],
+     "victimization": ["stalking_harassment"], "classification": ["limited_english_proficiency"]},
+)
 
 
 # -- cloning ---------------------------------------------------------------------
 
 CLONED = ("case_file", "party", "case_event", "process", "timer", "notice", "audit_entry")
+KEYED_BY_PARTY = ("party_profile",)  # no id of their own: cloned with their party
 
 
 def _template_rows(store) -> dict[str, list[dict]]:
     from sqlalchemy import select
 
-    from engine.models import AuditEntry, AuditStream, Case, CaseEvent, Notice, Party, Process, Timer
+    from engine.models import AuditEntry, AuditStream, Case, CaseEvent, Notice, Party, PartyProfile, Process, Timer
 
     with store.engine.connect() as conn:
         case = conn.execute(select(Case.__table__).where(Case.case_number == TEMPLATE_CASE)).mappings().one()
@@ -175,6 +188,9 @@ def _template_rows(store) -> dict[str, list[dict]]:
         }
         streams = sorted({a["stream"] for a in rows["audit_entry"]})
         rows["audit_stream"] = [dict(r) for r in conn.execute(select(AuditStream.__table__).where(AuditStream.stream.in_(streams))).mappings()]
+        party_ids = [p["id"] for p in rows["party"]]
+        rows["party_profile"] = [dict(r) for r in conn.execute(
+            select(PartyProfile.__table__).where(PartyProfile.party_id.in_(party_ids)).order_by(PartyProfile.party_id)).mappings()]
         pids = [p["id"] for p in rows["process"]]
         rows["timer"] = [dict(r) for r in conn.execute(select(Timer.__table__).where(Timer.process_id.in_(pids)).order_by(Timer.id)).mappings()]
     for table in CLONED:
@@ -206,9 +222,9 @@ class Cloner:
         self.case_id = tpl["case_file"][0]["id"]
         self.per_case = len(tpl["process"])
         self.proc_index = {p["id"]: k for k, p in enumerate(tpl["process"])}
-        self.cols = {t: columns(t) for t in CLONED + ("audit_stream",)}
+        self.cols = {t: columns(t) for t in CLONED + KEYED_BY_PARTY + ("audit_stream",)}
         self.ix = {t: {c: i for i, c in enumerate(cols)} for t, cols in self.cols.items()}
-        self.base = {t: [[conv(r[c]) for c in self.cols[t]] for r in tpl[t]] for t in CLONED}
+        self.base = {t: [[conv(r[c]) for c in self.cols[t]] for r in tpl[t]] for t in CLONED + KEYED_BY_PARTY}
         self.sent_at = conv(tpl["notice"][0]["created_at"])
         # Years of history: clone c registered and was notified c mod HISTORY_DAYS days before the template
         # (what a funder's report reads: registrations and delivered notices by when).
@@ -239,6 +255,7 @@ class Cloner:
                                                            "supervised_person": f"Person {c}"})
         out["party"] = rows_of("party", lambda r: {"id": sh("party", r["id"], c), "case_id": cid,
                                                    "represents_id": sh("party", r["represents_id"], c)})
+        out["party_profile"] = rows_of("party_profile", lambda r: {"party_id": sh("party", r["party_id"], c)})
         out["case_event"] = rows_of("case_event", lambda r: {"id": sh("case_event", r["id"], c), "case_id": cid,
                                                              "corrects_id": sh("case_event", r["corrects_id"], c)})
         then = self.history[c % HISTORY_DAYS]
@@ -403,7 +420,7 @@ def build(url: str, plan: Plan, now: datetime, key: Optional[str] = None,
         writer.execute("UPDATE timer SET due_at = ? WHERE id = ?", (due[k], t["id"]))
     writer.execute("UPDATE notice SET status = 'sent', attempts = 1, sent_at = created_at WHERE case_id = ?",
                    (tpl["case_file"][0]["id"],))
-    tables = CLONED + ("audit_stream",)
+    tables = CLONED + KEYED_BY_PARTY + ("audit_stream",)
     buf: dict[str, list] = {t: [] for t in tables}
     counts = {t: len(tpl[t]) for t in tables}
     chunk = 2000

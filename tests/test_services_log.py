@@ -68,9 +68,11 @@ def expected(entries, anonymous, profiles) -> dict[str, dict]:
             times[item] += 1
             people[category_of(item)].add(p)
         contacts = {c for c, _, at in anonymous if quarter_of(at) == q}
-        for _, item, at in anonymous:
+        contacts_by_category = defaultdict(set)
+        for c, item, at in anonymous:
             if quarter_of(at) == q:
                 times[item] += 1
+                contacts_by_category[category_of(item)].add(c)
         race, vict = defaultdict(int), defaultdict(int)
         for p in new:
             answers = profiles.get(p, {}).get("race", ["not_tracked"])
@@ -81,7 +83,7 @@ def expected(entries, anonymous, profiles) -> dict[str, dict]:
         out[q] = {"served": len(served), "new": len(new), "continuing": len(served - new),
                   "anonymous_contacts": len(contacts), "compensation_assisted": len(people.get("COMP", ())),
                   "times": dict(times), "people": {k: len(v) for k, v in people.items()}, "race": dict(race),
-                  "victimization": dict(vict)}
+                  "victimization": dict(vict), "contacts_by_category": {k: len(v) for k, v in contacts_by_category.items()}}
     return out
 
 
@@ -172,10 +174,35 @@ def test_the_pmt_report_counts_a_generated_year_exactly(agency):
         assert items == {i: figures["times"].get(i, 0) for i in ITEMS}, q
         people = {c["category"]: c["individuals"] for c in got["services"]}
         assert people == {c: figures["people"].get(c, 0) for c in people}, q
+        contacts = {c["category"]: c["anonymous_contacts"] for c in got["services"]}
+        assert contacts == {c: figures["contacts_by_category"].get(c, 0) for c in contacts}, q
         race = got["demographics"]["race"]
         assert {k: v for k, v in race.items() if v} == figures["race"], q
         assert sum(race.values()) == ind["new"]  # demographics are of the new only, each counted once
         assert {k: v for k, v in got["victimization"].items() if v} == figures["victimization"], q
+
+
+def test_the_pmt_report_reads_the_quarters_services_once(agency):
+    """Every figure and every profile comes from one statement over the union of the sources (the
+    quarter's services materialized once), not one walk of it per figure: at 1M instances each walk
+    is a tenth of a second and more (bench/README.md, issue 19)."""
+    from sqlalchemy import event
+
+    generate(agency)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(agency.store.engine, "before_cursor_execute", seen)
+    try:
+        report = pmt_report.pmt(agency.vs, "2027Q1")
+    finally:
+        event.remove(agency.store.engine, "before_cursor_execute", seen)
+    walks = [s for s in statements if "FROM notice" in s or "FROM service_entry" in s or "FROM party_profile" in s]
+    assert len(walks) == 1, walks
+    assert report["individuals"]["served"] >= 1 and sum(report["demographics"]["race"].values()) == \
+        report["individuals"]["new"]
 
 
 def test_fiscal_year_boundaries_and_automatic_entries(agency):
@@ -453,3 +480,28 @@ def test_the_report_reads_delivered_notices_through_their_partial_index(sqlite_s
                                                        tuple(compiled.params[k] for k in compiled.positiontup))]
     on_notice = [step for step in plan if " notice " in f"{step} "]
     assert on_notice and all("notice_event_delivered" in step for step in on_notice), plan
+
+
+def test_people_with_the_same_answers_are_each_counted(agency):
+    """The report counts the people who gave the same answers together: three with one profile, one
+    with another, one served before this fiscal year's quarter and so continuing, one without a profile."""
+    agency.admin.set_setting("agency.time_zone", TZ)
+    agency.clock.set(local("2027-04-02T12:00"))
+    victims = _victims(agency, 6)
+    same = {"race": ["asian"], "gender": ["female"], "age": ["25-59"], "victimization": ["stalking_harassment"],
+            "classification": ["veterans"]}
+    other = {"race": ["asian", "white_non_latino"], "gender": ["male"], "age": ["60+"],
+             "victimization": ["burglary", "stalking_harassment"]}
+    for party, answers in zip(victims, (same, same, same, other, same)):
+        service_log.set_profile(agency.advocate, party, answers, "in_person")
+    service_log.record(agency.advocate, victims[4], ["A1"], "2026-10-02T10:00")  # FY2027 Q1, before the quarter
+    for party in victims:
+        service_log.record(agency.advocate, party, ["B4"], "2027-01-05T10:00")  # FY2027 Q2
+    got = pmt_report.pmt(agency.vs, "2027Q2")
+    assert {k: got["individuals"][k] for k in ("served", "new", "continuing")} == {"served": 6, "new": 5, "continuing": 1}
+    nonzero = lambda table: {k: v for k, v in table.items() if v}  # noqa: E731
+    assert nonzero(got["demographics"]["race"]) == {"asian": 3, "multiple_races": 1, "not_tracked": 1}
+    assert nonzero(got["demographics"]["gender"]) == {"female": 3, "male": 1, "not_tracked": 1}
+    assert nonzero(got["demographics"]["age"]) == {"25-59": 3, "60+": 1, "not_tracked": 1}
+    assert nonzero(got["victimization"]) == {"stalking_harassment": 5, "burglary": 1, "not_tracked": 1}
+    assert nonzero(got["classification"]) == {"veterans": 4, "not_tracked": 2}
