@@ -116,7 +116,8 @@ class Counts:
 
 
 def _tally(tag: str, key, n, blob=None):
-    """A row of the report's one statement: what it counts (``tag``), by what (``key``), how many."""
+    """A row of the report's one statement: what it counts (``tag``), by what (``key``), how many
+    (``n``); a profile's row carries it sealed (``blob``)."""
     return (literal(tag).label("tag"), cast(key, String).label("key"), cast(n, Integer).label("n"),
             cast(blob, LargeBinary).label("blob"))
 
@@ -140,8 +141,9 @@ def _counts(s, fy_lo: datetime, lo: datetime, hi: datetime) -> Counts:
         select(*_tally("contacts", none, func.count(func.distinct(a.c.contact)))),
         select(*_tally("times", a.c.item, func.count())).group_by(a.c.item),
         select(*_tally("contacts_by_category", acat, func.count(func.distinct(a.c.contact)))).group_by(acat),
+        # one row a party served with a profile on file: "new" or not, and the profile as sealed
         select(*_tally("profile", case((profile.party_id.in_(select(new.c.party_id)), "new"), else_=none),
-                       profile.party_id, profile.profile_enc))
+                       literal(1), profile.profile_enc))
         .where(profile.party_id.in_(select(g.c.party_id))),
     )
     counts = Counts(0, 0, defaultdict(int), {}, 0, {}, [])
