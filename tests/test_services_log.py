@@ -184,8 +184,8 @@ def test_the_pmt_report_counts_a_generated_year_exactly(agency):
 
 def test_the_pmt_report_reads_the_quarters_services_once(agency):
     """Every figure and every profile comes from one statement over the union of the sources (the
-    quarter's services materialized once), not one walk of it per figure: at 1M instances each walk
-    is a tenth of a second and more (bench/README.md, issue 19)."""
+    quarter's services materialized once), not one walk of it per figure: at 1M instances a walk
+    costs 50 to 200 ms (bench/README.md, issue 19's third session)."""
     from sqlalchemy import event
 
     generate(agency)
