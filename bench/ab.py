@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.procs import vcase_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,9 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command or not args.key or not args.db.is_file() or not (args.before / "cli.py").is_file():
         parser.error("give --db (a kept database), its key, --before (a checkout) and the command after --")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VCASE_") and k != "PYTHONPATH"}
-    env.update(VCASE_DATABASE_URL=f"sqlite:///{args.db.resolve()}", VCASE_KEY=args.key, VCASE_USER=args.user,
-               VCASE_HOME=str(args.db.resolve().parent / "ab-home"))
+    # what a bench command gets (bench.procs.vcase_env); each run then points PYTHONPATH at its checkout
+    env = vcase_env(f"sqlite:///{args.db.resolve()}", args.key, args.db.resolve().parent / "ab-home", user=args.user)
     plan = {"before": (args.before.resolve(), command), "after": (ROOT, command)}
     if args.baseline:
         plan["baseline"] = (ROOT, shlex.split(args.baseline))
