@@ -30,7 +30,8 @@ def execute_many(session, statement: ClauseElement, rows: Sequence[dict[str, Any
     keys = list(rows[0])
     # for_executemany: as SQLAlchemy compiles it for many rows (on PostgreSQL, no RETURNING of the new ids)
     compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
-    if compiled.insert_prefetch or compiled.update_prefetch:  # Python-side defaults: SQLAlchemy computes them
+    defaults = _scalar_defaults(compiled)
+    if defaults is None:  # Python-side defaults computed per row (a callable): SQLAlchemy computes them
         return session.execute(statement, list(rows)).rowcount
     names = list(compiled.positiontup) if compiled.positiontup is not None else list(compiled.binds)
     columns = []  # per parameter: (the row's key, or None for a literal; the literal; its converter)
@@ -39,8 +40,9 @@ def execute_many(session, statement: ClauseElement, rows: Sequence[dict[str, Any
         if bind.expanding:
             raise ValueError("execute_many takes no IN (...) lists; give each row's value instead")
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        key = bind.key if bind.key in keys else None  # else a literal in the statement, the same for every row
-        columns.append((key, bind.effective_value if key is None else None, convert))
+        key = bind.key if bind.key in keys else None  # else a literal, or a column's default: the same for every row
+        literal = None if key is not None else defaults[bind.key] if bind.key in defaults else bind.effective_value
+        columns.append((key, literal, convert))
 
     def values(row: dict[str, Any]) -> list[Any]:
         # None is converted too (a JSON column stores it as null), exactly as SQLAlchemy does
@@ -56,6 +58,21 @@ def execute_many(session, statement: ClauseElement, rows: Sequence[dict[str, Any
         params = [dict(zip(sent, values(row))) for row in rows]
     result = connection.exec_driver_sql(compiled.string, params)
     return result.rowcount
+
+
+def _scalar_defaults(compiled) -> dict[str, Any] | None:
+    """The columns an INSERT leaves to their Python-side defaults, each a constant (``False``, ``0``,
+    ``'queued'``): the value SQLAlchemy would put in every row. None when one is computed per row (a
+    callable, a sequence) or is an UPDATE's ``onupdate``: those are left to SQLAlchemy."""
+    if compiled.update_prefetch:
+        return None
+    defaults = {}
+    for column in compiled.insert_prefetch:
+        default = column.default
+        if default is None or not default.is_scalar:
+            return None
+        defaults[column.key] = default.arg
+    return defaults
 
 
 __all__ = ["execute_many"]

@@ -120,3 +120,39 @@ def test_the_sql_is_what_sqlalchemy_sends_for_many_rows(store):
         event.remove(store.engine, "before_cursor_execute", record)
     inserts = [q for q in sent if q.startswith("INSERT")]
     assert len(inserts) == 1 and "RETURNING" not in inserts[0].upper()
+
+
+def test_constant_defaults_are_written_as_sqlalchemy_writes_them_without_falling_back(store):
+    """A column left to a constant default (the notice's ``certified``, ``status``, ``attempts``...)
+    gets that constant on the fast path (one executemany, no per-row SQLAlchemy parameters), and the
+    rows read back as SQLAlchemy's own insert writes them."""
+    from sqlalchemy import Boolean, Integer, MetaData, String, Table, event
+
+    md = MetaData()
+    scratch = Table("bulk_defaults", md, Column("id", Integer, primary_key=True), Column("note", String(20)),
+                    Column("status", String(16), nullable=False, default="queued"),
+                    Column("attempts", Integer, nullable=False, default=0),
+                    Column("certified", Boolean, nullable=False, default=False),
+                    Column("flagged", Boolean, nullable=False, default=True))
+    md.create_all(store.engine)
+    sent = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        sent.append((statement, executemany and context.compiled is None))  # not SQLAlchemy's own compile
+
+    try:
+        with store.write() as s:
+            s.execute(insert(scratch), [{"id": 1, "note": "x"}, {"id": 2, "note": "y"}])
+        event.listen(store.engine, "before_cursor_execute", record)
+        try:
+            with store.write() as s:
+                execute_many(s, insert(scratch), [{"id": 11, "note": "x"}, {"id": 12, "note": "y"}])
+        finally:
+            event.remove(store.engine, "before_cursor_execute", record)
+        with store.read() as s:
+            rows = [tuple(r)[1:] for r in s.execute(select(scratch).order_by(scratch.c.id))]
+        assert rows[:2] == rows[2:] == [("x", "queued", 0, False, True), ("y", "queued", 0, False, True)]
+        inserts = [(q, many) for q, many in sent if q.startswith("INSERT")]
+        assert len(inserts) == 1 and inserts[0][1], inserts  # one executemany, straight to the driver
+    finally:
+        md.drop_all(store.engine)
