@@ -30,7 +30,11 @@ def scheduler():
 @click.option("--batch", type=COUNT, default=500, show_default=True, help="Timers per transaction.")
 @click.option("--log-every", "log_every", type=float, default=10.0, show_default=True,
               help="Seconds between progress lines while there is work (none while idle).")
-def scheduler_run(interval, batch, log_every):
+@click.option("--cache-mib", "cache_mib", type=click.IntRange(8, 65_536), default=None, metavar="MIB",
+              help="SQLite: the daemon's page cache per connection, in MiB (default 64; the daemon's memory "
+                   "grows by about this much). A statewide database fires faster with more (bench/README.md). "
+                   "PostgreSQL: ignored (its own shared_buffers).")
+def scheduler_run(interval, batch, log_every, cache_mib):
     """Run the scheduler daemon until SIGTERM or Ctrl-C (then finish the batch, exit 0).
 
     Several daemons may run on several machines against one PostgreSQL
@@ -42,6 +46,7 @@ def scheduler_run(interval, batch, log_every):
     Example:
       VCASE_SMTP_HOST=mail.agency.example vcase scheduler run --interval 1
       vcase scheduler run --log-every 60 2>> /var/log/vcase-scheduler.log
+      vcase scheduler run --cache-mib 512      # a statewide SQLite file, a machine with memory to spare
     """
     from engine.scheduler import Daemon
 
@@ -49,7 +54,8 @@ def scheduler_run(interval, batch, log_every):
         raise click.BadParameter("must be more than 0", param_hint="--interval")
     if log_every <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--log-every")
-    code = Daemon(_scheduler_app(), interval, batch, say=lambda m: click.echo(m, err=True), progress_every=log_every).run()
+    code = Daemon(_scheduler_app(), interval, batch, say=lambda m: click.echo(m, err=True), progress_every=log_every,
+                  cache_mib=cache_mib).run()
     sys.exit(code)
 
 

@@ -215,16 +215,19 @@ class Store:
                 _forget(conn.info)
 
     @contextmanager
-    def daemon_mode(self) -> Iterator[None]:
-        """Tune the connections of a long-running worker (SQLite; PostgreSQL is left as it is): see
-        ``DAEMON_CACHE_KIB``. On leaving, the WAL is checkpointed once more and the tuning undone."""
+    def daemon_mode(self, cache_kib: int | None = None) -> Iterator[None]:
+        """Tune the connections of a long-running worker (SQLite; PostgreSQL is left as it is): a page
+        cache of ``cache_kib`` KiB each (default ``DAEMON_CACHE_KIB``), and checkpoints on a thread of
+        their own. On leaving, the WAL is checkpointed once more and the tuning undone."""
         if not self.is_sqlite:
             yield
             return
         import threading
 
+        cache = int(cache_kib or DAEMON_CACHE_KIB)
+
         def tune(dbapi_conn, _record):
-            dbapi_conn.execute(f"PRAGMA cache_size=-{DAEMON_CACHE_KIB}")
+            dbapi_conn.execute(f"PRAGMA cache_size=-{cache}")
             dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={DAEMON_AUTOCHECKPOINT_PAGES}")
 
         self.engine.dispose()  # connections made from now on are tuned
@@ -255,6 +258,16 @@ class Store:
                     return
         finally:
             conn.close()
+
+    def page_cache_kib(self) -> int | None:
+        """The page cache (KiB) a connection of this store gets now (SQLite; None on PostgreSQL)."""
+        if not self.is_sqlite:
+            return None
+        with self.engine.connect() as conn:
+            pages = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+            if pages >= 0:  # a count of pages, not KiB
+                pages = -pages * conn.exec_driver_sql("PRAGMA page_size").scalar_one() // 1024
+        return -pages
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -323,8 +323,9 @@ class Daemon:
     """``vcase scheduler run``: ticks every ``interval`` seconds until SIGTERM/SIGINT."""
 
     def __init__(self, app, interval: float = 0.5, batch: int = 500, say: Callable[[str], None] = print,
-                 progress_every: float = 10.0):
+                 progress_every: float = 10.0, cache_mib: Optional[int] = None):
         self.app, self.interval, self.batch, self.say = app, interval, batch, say
+        self.cache_mib = cache_mib  # SQLite: each connection's page cache (None: engine.db's default)
         self.worker = worker_id()
         self.stop = threading.Event()
         self.progress = Progress(app, say, progress_every)
@@ -369,10 +370,12 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
         heartbeat(self.app, self.worker)
-        with self.app.store.daemon_mode():
+        with self.app.store.daemon_mode(cache_kib=self.cache_mib * 1024 if self.cache_mib else None):
             settle()
             scheduler.start()
-            self.say(f"scheduler {self.worker} running: every {self.interval:g}s; stop with Ctrl-C or SIGTERM")
+            cache = self.app.store.page_cache_kib()
+            cache = f", page cache {cache // 1024:,} MiB" if cache is not None else ""
+            self.say(f"scheduler {self.worker} running: every {self.interval:g}s{cache}; stop with Ctrl-C or SIGTERM")
             self.stop.wait()
             self.say("stopping: finishing the current batch")
             scheduler.shutdown(wait=True)

@@ -91,3 +91,26 @@ def test_a_failed_pass_is_logged_without_contact_details(agency, monkeypatch):
     assert lines and "maria@example.org" not in lines[0] and "555 0101" not in lines[0]
     assert lines[0] == "tick failed, will retry: RuntimeError: " + scrub(
         "550 5.1.1 <maria@example.org>: mailbox unavailable; call +1 312 555 0101")
+
+
+def test_the_daemon_runs_with_the_page_cache_asked_for_and_refuses_a_bad_size(store, agency, tmp_path):
+    env = daemon_env(store, outbox=tmp_path)
+    refused = subprocess.run([sys.executable, "cli.py", "scheduler", "run", "--cache-mib", "4"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "Invalid value for '--cache-mib': 4 is not in the range 8<=x<=65536" in refused.stderr
+
+    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    proc = subprocess.Popen([sys.executable, "cli.py", "scheduler", "run", "--interval", "0.1", "--cache-mib", "96"],
+                            cwd=ROOT, env=env, stderr=log, stdout=subprocess.DEVNULL, text=True)
+    proc.log_path = log.name
+    try:
+        wait_for(lambda: " running: every " in daemon_log(proc) or proc.poll() is not None, seconds=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, daemon_log(proc)
+    running = next(line for line in daemon_log(proc).splitlines() if " running: every " in line)
+    if store.is_sqlite:  # read back from a connection of the daemon's, not echoed from the option
+        assert "every 0.1s, page cache 96 MiB;" in running, running
+    else:
+        assert "page cache" not in running, running
