@@ -23,7 +23,10 @@ cache and its checkpoint thread), after the same warm-up group. The replay is
 the floor for any code that sends these statements: the engine's time over it
 is what Python costs. The replay's writes alone (INSERT, UPDATE, DELETE and
 the commits, the reads skipped) are the floor for any code at all that writes
-what a step must write with this schema.
+what a step must write with this schema; with ``--bare``, also on a copy
+stripped of every index of the write-hot tables that only readers use (a
+case's history, a process's notices, the reports): the floor for any schema
+that still keeps the trail and the outbox findable.
 
     python -m bench.floor                 # 5,000 due, 3 rounds (fresh copies each)
     python -m bench.floor --n 100000 --rounds 1 --json    # the firing figure's size
@@ -51,6 +54,12 @@ from bench import data as D  # noqa: E402
 
 UTC = timezone.utc
 WRITES = ("INSERT", "UPDATE", "DELETE")
+# What a step's own statements need of the write-hot tables' indexes: the due timers' order, the audit
+# chain's (stream, seq) and its heads', the outbox's delivery order, and the unique keys (constraints, kept
+# as they are). Every other index there serves a reader (a case's history, a process's notices, a
+# withdrawal's cancellations, the reports): ``--bare`` measures the writes without them.
+BARE_KEEPS = {"timer_due", "notice_due"}
+WRITE_HOT = ("timer", "process", "audit_entry", "audit_stream", "notice")
 
 
 def _fire(url: str, key: str, warm_at: datetime, now: datetime, record: bool, batch: int = 500) -> tuple[float, int, list]:
@@ -121,6 +130,26 @@ def _replay(url: str, key: str, warm_at: datetime, tape: list, writes_only: bool
     return seconds
 
 
+def _strip_indexes(url: str) -> list[str]:
+    """Drop every index of the write-hot tables but ``BARE_KEEPS`` and the unique constraints; their names."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from engine.config import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    dropped = []
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for table in WRITE_HOT:
+            for index in inspector.get_indexes(table):
+                if index["name"] in BARE_KEEPS or index.get("unique"):
+                    continue
+                conn.execute(text(f'DROP INDEX "{index["name"]}"'))
+                dropped.append(index["name"])
+    engine.dispose()
+    return dropped
+
+
 def _fingerprint(url: str) -> str:
     """A digest of what a firing writes (audit entries, notices, timers, process versions), to prove
     the replay wrote exactly what the recorded engine run wrote."""
@@ -175,6 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=500, help="timers a transaction (the daemon's --batch; default 500)")
     ap.add_argument("--cache-mib", type=int, help="the daemon's page cache for all three (default: the engine's, "
                     "engine.db.DAEMON_CACHE_KIB)")
+    ap.add_argument("--bare", action="store_true", help="also replay the writes on a copy without the write-hot "
+                    "tables' reader indexes (what a step's own statements need kept)")
     ap.add_argument("--pg-url", help="PostgreSQL instead of SQLite: an admin URL (databases vcase_floor_* are made "
                     "and dropped), e.g. postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -188,19 +219,23 @@ def main(argv=None) -> int:
     plan = D.Plan(instances=args.n + 1000, groups=[D.Group(500, now - timedelta(days=2), now - timedelta(days=1, hours=1)),
                                                    D.Group(args.n, now - timedelta(days=1), now - timedelta(seconds=1))],
                   idle_lo=now + timedelta(days=1), idle_hi=now + timedelta(days=365))
-    engine_s, replay_s, writes_s, spent = [], [], [], {}
+    engine_s, replay_s, writes_s, bare_s, spent, dropped = [], [], [], [], {}, []
     with tempfile.TemporaryDirectory(prefix="vcase-floor-") as tmp:
         copies = Copies(Path(tmp), args.pg_url)
         try:
             built = D.build(copies.source(), plan, now)
             for _ in range(args.rounds):
-                urls = {name: copies.copy(name) for name in ("record", "engine", "replay", "writes")}
+                names = ("record", "engine", "replay", "writes") + (("bare",) if args.bare else ())
+                urls = {name: copies.copy(name) for name in names}
                 _, fired, tape = _fire(urls["record"], built.key, warm_at, now, record=True, batch=args.batch)
                 seconds, fired_again, _ = _fire(urls["engine"], built.key, warm_at, now, record=False, batch=args.batch)
                 assert fired == fired_again == args.n, (fired, fired_again)
                 engine_s.append(seconds)
                 replay_s.append(_replay(urls["replay"], built.key, warm_at, tape, writes_only=False, spent=spent))
                 writes_s.append(_replay(urls["writes"], built.key, warm_at, tape, writes_only=True))
+                if args.bare:
+                    dropped = _strip_indexes(urls["bare"])
+                    bare_s.append(_replay(urls["bare"], built.key, warm_at, tape, writes_only=True))
                 if _fingerprint(urls["replay"]) != _fingerprint(urls["record"]):
                     raise SystemExit("the replay did not write what the engine wrote: its figure would mean nothing")
         finally:
@@ -223,7 +258,9 @@ def main(argv=None) -> int:
         "rows_sent_per_step": {k: round(v / args.n, 3) for k, v in sorted(verbs.items())},
         "statements_us_per_step": {shape: round(t / args.rounds / args.n * 1e6, 1)
                                    for shape, t in sorted(spent.items(), key=lambda kv: -kv[1])[:8]},
-        "engine_all": engine_s, "replay_all": replay_s, "writes_all": writes_s,
+        **({"bare_writes_steps_per_s": round(args.n / med(bare_s)), "bare_writes_us_per_step":
+            round(med(bare_s) / args.n * 1e6, 1), "bare_dropped": dropped} if args.bare else {}),
+        "engine_all": engine_s, "replay_all": replay_s, "writes_all": writes_s, "bare_all": bare_s,
     }
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -232,6 +269,9 @@ def main(argv=None) -> int:
         print(f"  the engine:                    {figures['engine_steps_per_s']:>7,} steps/s  {figures['engine_us_per_step']:7.1f} us a step")
         print(f"  its statements, replayed:      {figures['replay_steps_per_s']:>7,} steps/s  {figures['replay_us_per_step']:7.1f} us a step")
         print(f"  their writes alone, replayed:  {figures['writes_only_steps_per_s']:>7,} steps/s  {figures['writes_only_us_per_step']:7.1f} us a step")
+        if args.bare:
+            print(f"  the writes, only the indexes a step needs: {figures['bare_writes_steps_per_s']:>7,} steps/s  "
+                  f"{figures['bare_writes_us_per_step']:7.1f} us a step (dropped: {', '.join(dropped)})")
         print(f"  the engine over its statements: {figures['engine_over_replay']}x")
         print("  rows or statements sent a step: " + ", ".join(f"{k} {v}" for k, v in figures["rows_sent_per_step"].items()))
         print("  the replay's costliest statements (us a step):")
