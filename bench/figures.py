@@ -31,6 +31,8 @@ class Sizes:
     single_n: int = 5_000  # due timers fired one at a time (the reference path), for information
     aps_n: int = 10_000  # APScheduler one-off jobs
     pg_n: int = 10_000  # due timers, PostgreSQL
+    floor_n: int = 100_000  # due timers replayed without vcase (bench.floor), SQLite; PostgreSQL takes pg_n
+    floor_rounds: int = 1
     idle_big: int = 1_000_000  # idle instances (the 1M database: idle, case_show, memory)
     idle_small: int = 10_000
     idle_due: int = 1_000  # due timers fired per round
@@ -45,7 +47,7 @@ class Sizes:
     per_case: int = 5  # registrations per case
 
 
-QUICK = dict(fire_n=2_000, single_n=500, aps_n=1_000, pg_n=1_000, idle_big=50_000, idle_small=5_000, idle_due=200, idle_rounds=2,
+QUICK = dict(fire_n=2_000, single_n=500, aps_n=1_000, pg_n=1_000, floor_n=1_000, idle_big=50_000, idle_small=5_000, idle_due=200, idle_rounds=2,
              runs=3, latency_events=30, latency_intervals=(0.0,), memory_due=200, memory_seconds=60.0, render_n=3_000)
 
 
@@ -349,6 +351,32 @@ def fire_pg(ctx: Ctx) -> list[Figure]:
                f"waiting on a lock {_lock_share(runs[2]['pg_activity_samples']):.0%} of samples",
                {"runs": runs, "build_seconds": built.seconds, "step": STEP}),
     ]
+
+
+def fire_floor(ctx: Ctx) -> list[Figure]:
+    """The firing figure's data fired by the engine, beside the writes it sends replayed through the
+    driver with no vcase code (``bench.floor``): the rate no code writing a step can pass here."""
+    from bench import floor
+
+    s = ctx.sizes
+    out = []
+    for database, n, url in (("SQLite", s.floor_n, None), ("PostgreSQL", s.pg_n, ctx.pg_admin_url)):
+        if database == "PostgreSQL" and not url:
+            continue
+        ctx.say(f"the floor on {database}: {n:,} due, the engine beside its statements replayed through the driver ...")
+        f = floor.measure(n, s.floor_rounds, bare=True, pg_url=url, say=ctx.say)
+        ctx.say(f"  the engine {f['engine_steps_per_s']:,}/s; its writes alone {f['writes_only_steps_per_s']:,}/s; "
+                f"without the reader indexes {f['bare_writes_steps_per_s']:,}/s")
+        target = 10_000 if database == "SQLite" else 5_000
+        out.append(Figure(
+            f"fire_floor_{database.lower()}", f"a step's writes alone, replayed through the driver without vcase ({database})",
+            float(f["writes_only_steps_per_s"]), "steps/s", "the engine firing the same timers, same run",
+            float(f["engine_steps_per_s"]), f["engine_steps_per_s"] / f["writes_only_steps_per_s"], "of the floor reached",
+            f"(information: the firing target, {target:,}/s, is out of reach of any code while this is below it)",
+            None, f"{n:,} due, median of {s.floor_rounds}",
+            f"its statements with their reads {f['replay_steps_per_s']:,}/s; the writes without the "
+            f"{len(f['bare_dropped'])} reader indexes {f['bare_writes_steps_per_s']:,}/s", f))
+    return out
 
 
 def _lock_share(samples: dict) -> float:
@@ -777,6 +805,7 @@ def render(ctx: Ctx) -> list[Figure]:
 FIGURES: dict[str, Callable[[Ctx], list[Figure]]] = {
     "fire_sqlite": fire_sqlite,
     "fire_pg": fire_pg,
+    "fire_floor": fire_floor,
     "idle": idle,
     "case_show": case_show,
     "pmt": pmt,

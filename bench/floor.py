@@ -197,6 +197,63 @@ class Copies:
             D.pg_drop(self.pg_admin, name)
 
 
+def measure(n: int, rounds: int = 3, batch: int = 500, bare: bool = False, pg_url: str | None = None,
+            say=lambda message: None) -> dict:
+    """The engine, its statements replayed, and their writes alone (and with ``bare``, without the
+    reader indexes), on ``n`` due timers, median of ``rounds`` rounds on fresh copies."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    warm_at = now - timedelta(days=1, minutes=30)
+    plan = D.Plan(instances=n + 1000, groups=[D.Group(500, now - timedelta(days=2), now - timedelta(days=1, hours=1)),
+                                              D.Group(n, now - timedelta(days=1), now - timedelta(seconds=1))],
+                  idle_lo=now + timedelta(days=1), idle_hi=now + timedelta(days=365))
+    engine_s, replay_s, writes_s, bare_s, spent, dropped = [], [], [], [], {}, []
+    with tempfile.TemporaryDirectory(prefix="vcase-floor-") as tmp:
+        copies = Copies(Path(tmp), pg_url)
+        try:
+            built = D.build(copies.source(), plan, now)
+            for k in range(rounds):
+                say(f"  round {k + 1} of {rounds}: the engine recorded, the engine timed, the replays ...")
+                names = ("record", "engine", "replay", "writes") + (("bare",) if bare else ())
+                urls = {name: copies.copy(name) for name in names}
+                _, fired, tape = _fire(urls["record"], built.key, warm_at, now, record=True, batch=batch)
+                seconds, fired_again, _ = _fire(urls["engine"], built.key, warm_at, now, record=False, batch=batch)
+                assert fired == fired_again == n, (fired, fired_again)
+                engine_s.append(seconds)
+                replay_s.append(_replay(urls["replay"], built.key, warm_at, tape, writes_only=False, spent=spent))
+                writes_s.append(_replay(urls["writes"], built.key, warm_at, tape, writes_only=True))
+                if bare:
+                    dropped = _strip_indexes(urls["bare"])
+                    bare_s.append(_replay(urls["bare"], built.key, warm_at, tape, writes_only=True))
+                if _fingerprint(urls["replay"]) != _fingerprint(urls["record"]):
+                    raise SystemExit("the replay did not write what the engine wrote: its figure would mean nothing")
+        finally:
+            if pg_url:
+                copies.drop()
+        verbs: dict[str, int] = {}
+        for item in tape:
+            verb = item[0] if item[0] != "sql" else item[1].lstrip().split(None, 1)[0].upper()
+            verbs[verb] = verbs.get(verb, 0) + (len(item[2]) if item[0] == "sql" and item[3] else 1)
+    med = statistics.median
+    from engine import db
+
+    return {
+        "database": "postgresql" if pg_url else "sqlite", "due": n, "rounds": rounds, "batch": batch,
+        "cache_kib": db.DAEMON_CACHE_KIB,
+        "engine_steps_per_s": round(n / med(engine_s)), "replay_steps_per_s": round(n / med(replay_s)),
+        "writes_only_steps_per_s": round(n / med(writes_s)),
+        "engine_us_per_step": round(med(engine_s) / n * 1e6, 1),
+        "replay_us_per_step": round(med(replay_s) / n * 1e6, 1),
+        "writes_only_us_per_step": round(med(writes_s) / n * 1e6, 1),
+        "engine_over_replay": round(med(engine_s) / med(replay_s), 2),
+        "rows_sent_per_step": {k: round(v / n, 3) for k, v in sorted(verbs.items())},
+        "statements_us_per_step": {shape: round(t / rounds / n * 1e6, 1)
+                                   for shape, t in sorted(spent.items(), key=lambda kv: -kv[1])[:8]},
+        **({"bare_writes_steps_per_s": round(n / med(bare_s)), "bare_writes_us_per_step":
+            round(med(bare_s) / n * 1e6, 1), "bare_dropped": dropped} if bare else {}),
+        "engine_all": engine_s, "replay_all": replay_s, "writes_all": writes_s, "bare_all": bare_s,
+    }
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=5000, help="timers due in the measured group (default 5,000)")
@@ -214,69 +271,22 @@ def main(argv=None) -> int:
         import engine.db
 
         engine.db.DAEMON_CACHE_KIB = args.cache_mib * 1024
-    now = datetime.now(UTC).replace(microsecond=0)
-    warm_at = now - timedelta(days=1, minutes=30)
-    plan = D.Plan(instances=args.n + 1000, groups=[D.Group(500, now - timedelta(days=2), now - timedelta(days=1, hours=1)),
-                                                   D.Group(args.n, now - timedelta(days=1), now - timedelta(seconds=1))],
-                  idle_lo=now + timedelta(days=1), idle_hi=now + timedelta(days=365))
-    engine_s, replay_s, writes_s, bare_s, spent, dropped = [], [], [], [], {}, []
-    with tempfile.TemporaryDirectory(prefix="vcase-floor-") as tmp:
-        copies = Copies(Path(tmp), args.pg_url)
-        try:
-            built = D.build(copies.source(), plan, now)
-            for _ in range(args.rounds):
-                names = ("record", "engine", "replay", "writes") + (("bare",) if args.bare else ())
-                urls = {name: copies.copy(name) for name in names}
-                _, fired, tape = _fire(urls["record"], built.key, warm_at, now, record=True, batch=args.batch)
-                seconds, fired_again, _ = _fire(urls["engine"], built.key, warm_at, now, record=False, batch=args.batch)
-                assert fired == fired_again == args.n, (fired, fired_again)
-                engine_s.append(seconds)
-                replay_s.append(_replay(urls["replay"], built.key, warm_at, tape, writes_only=False, spent=spent))
-                writes_s.append(_replay(urls["writes"], built.key, warm_at, tape, writes_only=True))
-                if args.bare:
-                    dropped = _strip_indexes(urls["bare"])
-                    bare_s.append(_replay(urls["bare"], built.key, warm_at, tape, writes_only=True))
-                if _fingerprint(urls["replay"]) != _fingerprint(urls["record"]):
-                    raise SystemExit("the replay did not write what the engine wrote: its figure would mean nothing")
-        finally:
-            if args.pg_url:
-                copies.drop()
-        verbs: dict[str, int] = {}
-        for item in tape:
-            verb = item[0] if item[0] != "sql" else item[1].lstrip().split(None, 1)[0].upper()
-            verbs[verb] = verbs.get(verb, 0) + (len(item[2]) if item[0] == "sql" and item[3] else 1)
-    med = statistics.median
-    figures = {
-        "database": "postgresql" if args.pg_url else "sqlite", "due": args.n, "rounds": args.rounds, "batch": args.batch,
-        "cache_kib": __import__("engine.db").db.DAEMON_CACHE_KIB,
-        "engine_steps_per_s": round(args.n / med(engine_s)), "replay_steps_per_s": round(args.n / med(replay_s)),
-        "writes_only_steps_per_s": round(args.n / med(writes_s)),
-        "engine_us_per_step": round(med(engine_s) / args.n * 1e6, 1),
-        "replay_us_per_step": round(med(replay_s) / args.n * 1e6, 1),
-        "writes_only_us_per_step": round(med(writes_s) / args.n * 1e6, 1),
-        "engine_over_replay": round(med(engine_s) / med(replay_s), 2),
-        "rows_sent_per_step": {k: round(v / args.n, 3) for k, v in sorted(verbs.items())},
-        "statements_us_per_step": {shape: round(t / args.rounds / args.n * 1e6, 1)
-                                   for shape, t in sorted(spent.items(), key=lambda kv: -kv[1])[:8]},
-        **({"bare_writes_steps_per_s": round(args.n / med(bare_s)), "bare_writes_us_per_step":
-            round(med(bare_s) / args.n * 1e6, 1), "bare_dropped": dropped} if args.bare else {}),
-        "engine_all": engine_s, "replay_all": replay_s, "writes_all": writes_s, "bare_all": bare_s,
-    }
+    figures = measure(args.n, args.rounds, args.batch, args.bare, args.pg_url)
     if args.json:
         print(json.dumps(figures, indent=2))
-    else:
-        print(f"{figures['database']}, {args.n:,} due, median of {args.rounds} rounds on fresh copies:")
-        print(f"  the engine:                    {figures['engine_steps_per_s']:>7,} steps/s  {figures['engine_us_per_step']:7.1f} us a step")
-        print(f"  its statements, replayed:      {figures['replay_steps_per_s']:>7,} steps/s  {figures['replay_us_per_step']:7.1f} us a step")
-        print(f"  their writes alone, replayed:  {figures['writes_only_steps_per_s']:>7,} steps/s  {figures['writes_only_us_per_step']:7.1f} us a step")
-        if args.bare:
-            print(f"  the writes, only the indexes a step needs: {figures['bare_writes_steps_per_s']:>7,} steps/s  "
-                  f"{figures['bare_writes_us_per_step']:7.1f} us a step (dropped: {', '.join(dropped)})")
-        print(f"  the engine over its statements: {figures['engine_over_replay']}x")
-        print("  rows or statements sent a step: " + ", ".join(f"{k} {v}" for k, v in figures["rows_sent_per_step"].items()))
-        print("  the replay's costliest statements (us a step):")
-        for shape, us in figures["statements_us_per_step"].items():
-            print(f"    {us:7.1f}  {shape}")
+        return 0
+    print(f"{figures['database']}, {args.n:,} due, median of {args.rounds} rounds on fresh copies:")
+    print(f"  the engine:                    {figures['engine_steps_per_s']:>7,} steps/s  {figures['engine_us_per_step']:7.1f} us a step")
+    print(f"  its statements, replayed:      {figures['replay_steps_per_s']:>7,} steps/s  {figures['replay_us_per_step']:7.1f} us a step")
+    print(f"  their writes alone, replayed:  {figures['writes_only_steps_per_s']:>7,} steps/s  {figures['writes_only_us_per_step']:7.1f} us a step")
+    if args.bare:
+        print(f"  the writes, only the indexes a step needs: {figures['bare_writes_steps_per_s']:>7,} steps/s  "
+              f"{figures['bare_writes_us_per_step']:7.1f} us a step (dropped: {', '.join(figures['bare_dropped'])})")
+    print(f"  the engine over its statements: {figures['engine_over_replay']}x")
+    print("  rows or statements sent a step: " + ", ".join(f"{k} {v}" for k, v in figures["rows_sent_per_step"].items()))
+    print("  the replay's costliest statements (us a step):")
+    for shape, us in figures["statements_us_per_step"].items():
+        print(f"    {us:7.1f}  {shape}")
     return 0
 
 
