@@ -94,6 +94,17 @@ class Plan:
         return out
 
 
+def warmed(now: datetime, warm: int, due: int, idle: int = 500) -> tuple["Plan", datetime]:
+    """A plan for measuring one firing: ``warm`` timers due two days ago (fired first, uncounted: caches,
+    compiled statements), ``due`` due within the last day, ``idle`` more due later; and the moment
+    that fires the warm-up group alone."""
+    plan = Plan(instances=warm + due + idle,
+                groups=[Group(warm, now - timedelta(days=2), now - timedelta(days=1, hours=1)),
+                        Group(due, now - timedelta(days=1), now - timedelta(seconds=1))],
+                idle_lo=now + timedelta(days=1), idle_hi=now + timedelta(days=365))
+    return plan, now - timedelta(days=1, minutes=30)
+
+
 @dataclass
 class Built:
     url: str

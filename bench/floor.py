@@ -42,7 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -202,10 +202,7 @@ def measure(n: int, rounds: int = 3, batch: int = 500, bare: bool = False, pg_ur
     """The engine, its statements replayed, and their writes alone (and with ``bare``, without the
     reader indexes), on ``n`` due timers, median of ``rounds`` rounds on fresh copies."""
     now = datetime.now(UTC).replace(microsecond=0)
-    warm_at = now - timedelta(days=1, minutes=30)
-    plan = D.Plan(instances=n + 1000, groups=[D.Group(500, now - timedelta(days=2), now - timedelta(days=1, hours=1)),
-                                              D.Group(n, now - timedelta(days=1), now - timedelta(seconds=1))],
-                  idle_lo=now + timedelta(days=1), idle_hi=now + timedelta(days=365))
+    plan, warm_at = D.warmed(now, 500, n)
     engine_s, replay_s, writes_s, bare_s, spent, dropped = [], [], [], [], {}, []
     with tempfile.TemporaryDirectory(prefix="vcase-floor-") as tmp:
         copies = Copies(Path(tmp), pg_url)

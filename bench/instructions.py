@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -83,11 +83,7 @@ def main(argv=None) -> int:
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: apt-get install valgrind")
     now = datetime.now(UTC).replace(microsecond=0)
-    warm_at = now - timedelta(days=1, minutes=30)
-    plan = D.Plan(instances=args.n + args.warm + 500,
-                  groups=[D.Group(args.warm, now - timedelta(days=2), now - timedelta(days=1, hours=1)),
-                          D.Group(args.n, now - timedelta(days=1), now - timedelta(seconds=1))],
-                  idle_lo=now + timedelta(days=1), idle_hi=now + timedelta(days=365))
+    plan, warm_at = D.warmed(now, args.warm, args.n)
     figures = {}
     with tempfile.TemporaryDirectory(prefix="vcase-instr-") as tmp:
         tmp = Path(tmp)

@@ -76,13 +76,11 @@ def profile_once(url: str, n: int, warm: int, out: io.StringIO, label: str) -> d
 
     now = datetime.now(UTC).replace(microsecond=0)
     # warm-up group first (due earlier), then the measured group
-    plan = D.Plan(instances=n + warm + TREE_N, groups=[D.Group(warm, now - timedelta(days=2), now - timedelta(days=1, hours=1)),
-                                              D.Group(n, now - timedelta(days=1), now - timedelta(seconds=1))],
-                  idle_lo=now + timedelta(days=1), idle_hi=now + timedelta(days=365))
+    plan, warm_at = D.warmed(now, warm, n, idle=TREE_N)
     built = D.build(url, plan, now)
     store = Store(built.url, [built.key])
     registry = default()
-    fire_due(store, registry, now - timedelta(days=1, minutes=30))  # warm: caches, compiled statements
+    fire_due(store, registry, warm_at)  # warm: caches, compiled statements
     statements: Counter = Counter()
 
     @event.listens_for(store.engine, "before_cursor_execute")
